@@ -54,6 +54,16 @@ def _block_network(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread() -> None:
+    """Tiny test models run fastest on one thread (2 OpenMP threads spin on a busy 2-core box)."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     random.seed(0)
@@ -73,7 +83,9 @@ def _isolated_hf_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     monkeypatch.setenv("HF_HUB_CACHE", str(cache / "hub"))
 
 
-def solid_frames(colors: list[tuple[int, int, int]], size: tuple[int, int] = (48, 64)) -> Iterator[np.ndarray]:
+def solid_frames(
+    colors: list[tuple[int, int, int]], size: tuple[int, int] = (48, 64)
+) -> Iterator[np.ndarray]:
     """Yield one solid-colour ``(H, W, 3)`` uint8 frame per entry of ``colors``."""
     h, w = size
     for color in colors:
@@ -106,7 +118,11 @@ def make_video(tmp_path: Path) -> Callable[..., Path]:
         frames: list[np.ndarray] | None = None,
         **kwargs: object,
     ) -> Path:
-        data = frames if frames is not None else list(solid_frames([index_color(i) for i in range(n_frames)], size))
+        data = (
+            frames
+            if frames is not None
+            else list(solid_frames([index_color(i) for i in range(n_frames)], size))
+        )
         return write_video(tmp_path / name, data, fps=fps, codec=codec, **kwargs)  # type: ignore[arg-type]
 
     return factory

@@ -9,6 +9,7 @@ from chronolens.errors import (
     MissingDependencyError,
     ModelNotFoundError,
 )
+from chronolens.library import IngestReport, Library, LibraryInfo, SearchResult, VideoRecord
 from chronolens.timebase import Moment, Span
 from chronolens.video import Frames, VideoInfo, probe, read_frames
 
@@ -20,12 +21,17 @@ __all__ = [
     "EncoderMismatchError",
     "FormatError",
     "Frames",
+    "IngestReport",
+    "Library",
     "LibraryError",
+    "LibraryInfo",
     "MissingDependencyError",
     "ModelNotFoundError",
     "Moment",
+    "SearchResult",
     "Span",
     "VideoInfo",
+    "VideoRecord",
     "__version__",
     "probe",
     "read_frames",

@@ -26,6 +26,8 @@ SUBCOMMANDS: dict[str, str] = {
     "demo": "demo",
     "index": "index",
     "search": "search",
+    "ground": "ground",
+    "highlights": "highlights",
     "info": "info",
     "models": "models",
     "eval": "evaluate",
@@ -54,9 +56,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     """Build the argument parser with every available subcommand."""
     from chronolens import __version__
 
-    parser = argparse.ArgumentParser(
-        prog="chronolens", description="Find when things happen in video."
-    )
+    parser = argparse.ArgumentParser(prog="chronolens", description="Find when things happen in video.")
     parser.add_argument("--version", action="version", version=f"chronolens {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
@@ -99,10 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(modules[args.command].run(args))
     except ChronolensError as exc:
-        print(f"chronolens: error: {exc}", file=sys.stderr)  # noqa: T201 - the CLI owns stderr
+        print(f"chronolens: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("chronolens: interrupted", file=sys.stderr)  # noqa: T201
+        print("chronolens: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
@@ -114,3 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def entry() -> None:
     """Console-script entry point."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,5 +1,7 @@
 """Image-text encoders behind one protocol, resolved by name through a registry."""
 
+from chronolens.encoders import schemes as _schemes  # noqa: F401  (registers hf:, builtin:, openclip:)
 from chronolens.encoders.base import Encoder
+from chronolens.encoders.registry import EncoderEntry, list_encoders, load_encoder, register_scheme
 
-__all__ = ["Encoder"]
+__all__ = ["Encoder", "EncoderEntry", "list_encoders", "load_encoder", "register_scheme"]

@@ -21,7 +21,13 @@ class Encoder(Protocol):
     name: str  # the registry name it was loaded by, e.g. "hf:openai/clip-vit-base-patch32"
     dim: int  # embedding width D
     image_size: int  # square input resolution the image tower expects (used to resize on decode)
-    weights_sha256: str  # sha256 over the weight files, recorded in library manifests
+
+    # Read-only in the protocol so implementations may compute it lazily (a plain attribute
+    # still satisfies it): hashing real weights takes a second or more.
+    @property
+    def weights_sha256(self) -> str:
+        """sha256 over the weight files, recorded in library manifests."""
+        ...
 
     def encode_images(self, frames: np.ndarray) -> np.ndarray:
         """Embed RGB frames.

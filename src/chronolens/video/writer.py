@@ -48,19 +48,21 @@ def write_video(
     rate = Fraction(fps).limit_denominator(1001) if not isinstance(fps, Fraction) else fps
     if pix_fmt is None:
         pix_fmt = "bgr0" if codec == "ffv1" else "yuv420p"
-    opts = dict(options or {})
+    opts: dict[str, str] = dict(options or {})
     if codec == "libx264" and crf is not None:
         opts.setdefault("crf", str(crf))
     n = 0
     with av.open(str(tmp), mode="w") as container:
         stream = container.add_stream(codec, rate=rate)
+        if not isinstance(stream, av.video.stream.VideoStream):
+            raise ValueError(f"write_video: {codec!r} is not a video encoder")
         stream.pix_fmt = pix_fmt
         if gop is not None:
             stream.gop_size = gop
             if codec == "libx264":
                 # Fixed GOPs: no scene-cut keyframes, so the keyframe index is predictable.
                 opts.setdefault("x264-params", f"keyint={gop}:min-keyint={gop}:scenecut=0")
-        stream.options = opts
+        stream.options = dict(opts)
         stream.codec_context.time_base = Fraction(1, 1) / rate
         for image in frames:
             if n == 0:

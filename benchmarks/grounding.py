@@ -1,0 +1,123 @@
+"""Grounding latency (and, when the builtin model exists, quality) of chronolens' TFVTG grounder.
+
+1. Latency per query of ``chronolens.tasks.grounding.ground`` (default ``GroundingConfig``) for
+   T = 600, 3,600 and 36,000 samples (10 min, 1 h, 10 h at 1 fps), median of ``--repeats``, next
+   to the naive baseline measured in the same run: scoring *every* (i, j) pair of the static score
+   (mean inside minus mean outside) by prefix sums in row blocks, no transition search, then its
+   argmax. The baseline is skipped where it needs more than ``--naive-max-pairs`` pairs.
+2. Quality: ``run_synth_bench`` on a synthetic split with finders {"simple": the core loop's
+   ``find_moments``, "tfvtg": ``tfvtg_finder``}; runs only when ``builtin:synth-clip``'s weights
+   exist (``--data`` / ``--split`` choose the dataset).
+
+Usage::
+
+    python benchmarks/grounding.py                  # latency table
+    python benchmarks/grounding.py --quality --data DIR --split test
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from chronolens.tasks.grounding import ground
+
+SIZES = (600, 3_600, 36_000)  # samples per curve: 10 min, 1 h, 10 h at 1 fps
+NAIVE_BLOCK = 512  # rows of the (i, j) score matrix computed at once by the baseline
+
+
+def _curve(t: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    sim = rng.normal(0.2, 0.04, size=t)
+    for start in rng.integers(0, t - 10, size=max(1, t // 600)):
+        sim[start : start + int(rng.integers(2, 10))] += 0.15  # planted events
+    return sim, np.arange(t) + 0.5
+
+
+def naive_all_pairs(sim: np.ndarray) -> tuple[int, int, float]:
+    """Score every window [i, j) by mean inside minus mean outside; return the best (i, j, score)."""
+    t = sim.size
+    prefix = np.concatenate([[0.0], np.cumsum(sim)])
+    total = prefix[-1]
+    best = (0, t, -np.inf)
+    j = np.arange(1, t + 1)
+    for lo in range(0, t, NAIVE_BLOCK):
+        i = np.arange(lo, min(lo + NAIVE_BLOCK, t))[:, None]  # (B, 1)
+        n = (j[None, :] - i).astype(np.float64)  # (B, T)
+        inside = prefix[j][None, :] - prefix[i]
+        out_n = t - n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            score = inside / n - np.where(out_n > 0, (total - inside) / out_n, inside / n)
+        score[n <= 0] = -np.inf
+        k = int(np.argmax(score))
+        if score.flat[k] > best[2]:
+            best = (int(i[k // t, 0]), int(j[k % t]), float(score.flat[k]))
+    return best
+
+
+def _median_ms(fn: object, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()  # type: ignore[operator]
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def latency(repeats: int, naive_max_pairs: int) -> None:
+    """Print the latency table."""
+    print(f"{'T':>8} {'tfvtg ms/query':>16} {'naive all-pairs ms':>20}")
+    for t in SIZES:
+        sim, ts = _curve(t, seed=t)
+        ground(sim, ts, float(t))  # warm-up
+        fast = _median_ms(lambda sim=sim, ts=ts, t=t: ground(sim, ts, float(t)), repeats)
+        pairs = t * (t + 1) // 2
+        if pairs <= naive_max_pairs:
+            naive = f"{_median_ms(lambda sim=sim: naive_all_pairs(sim), max(1, repeats // 5)):20.1f}"
+        else:
+            naive = f"{'skipped':>20}"
+        print(f"{t:>8} {fast:16.2f} {naive}")
+
+
+def quality(data: str, split: str) -> None:
+    """Print run_synth_bench's moment tables for the simple finder and the TFVTG grounder."""
+    from chronolens.bench.synth import SynthBenchConfig, format_report, run_synth_bench
+    from chronolens.tasks.grounding import tfvtg_finder
+    from chronolens.tasks.moments import find_moments
+
+    weights = (
+        Path(__file__).resolve().parents[1] / "src/chronolens/encoders/weights/synth-clip/model.safetensors"
+    )
+    if not weights.exists():
+        print(f"quality skipped: {weights} does not exist")
+        return
+    report = run_synth_bench(
+        data,
+        config=SynthBenchConfig(split=split),
+        finders={"simple": lambda s, t, d, k: find_moments(s, t, d, top_k=k), "tfvtg": tfvtg_finder},
+    )
+    print(format_report(report))
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=21, help="timed runs per size (median)")
+    parser.add_argument("--naive-max-pairs", type=int, default=20_000_000, help="largest baseline")
+    parser.add_argument("--quality", action="store_true", help="also run the synthetic quality comparison")
+    parser.add_argument("--data", help="synthetic dataset (chronolens synth) for --quality")
+    parser.add_argument("--split", default="test", help="split for --quality (default test)")
+    args = parser.parse_args()
+    latency(args.repeats, args.naive_max_pairs)
+    if args.quality:
+        if not args.data:
+            parser.error("--quality needs --data")
+        quality(args.data, args.split)
+
+
+if __name__ == "__main__":
+    main()

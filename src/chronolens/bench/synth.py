@@ -1,0 +1,295 @@
+"""`chronolens bench synth`: the whole pipeline on a synthetic split, scored next to baselines.
+
+Steps: index the split's videos into a library dedicated to (split, model); text->video retrieval
+with the split's MSR-VTT-style captions (the library's real search path: pooling, ANN when large,
+exact re-rank); moment retrieval and highlight detection for every QVHighlights-format query of the
+split, from the query's similarity curve over its own video; scores from ``chronolens.metrics``.
+Baselines run on the same queries in the same run: random windows, the whole video, and a
+uniform-window split (retrieval: a random ranking).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chronolens.bench.baselines import BASELINES, BaselineConfig, baseline_prediction
+from chronolens.errors import ChronolensError
+from chronolens.metrics.qvhighlights import evaluate_qvhighlights
+from chronolens.metrics.retrieval import retrieval_metrics
+from chronolens.metrics.temporal import temporal_iou
+from chronolens.timebase import Moment
+
+__all__ = [
+    "MomentFinder",
+    "SynthBenchConfig",
+    "SynthBenchReport",
+    "clip_saliency",
+    "run_synth_bench",
+]
+
+logger = logging.getLogger(__name__)
+
+# (similarity (T,), timestamps (T,), duration s, top_k) -> moments best first
+MomentFinder = Callable[[np.ndarray, np.ndarray, float, int], list[Moment]]
+
+# The QVHighlights metrics reported per method, from the evaluator's "brief" block.
+BRIEF_KEYS = {
+    "R1@0.5": "MR-full-R1@0.5",
+    "R1@0.7": "MR-full-R1@0.7",
+    "mAP": "MR-full-mAP",
+    "HIT@1": "HL-min-VeryGood-Hit1",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class SynthBenchConfig:
+    """Settings of one synthetic benchmark run."""
+
+    split: str = "test"  # which split of the dataset: train, val, test or compositional
+    model: str = "builtin:synth-clip"  # encoder registry name
+    fps: float = 1.0  # sampling rate used to index the videos (frames per second)
+    windows_per_query: int = 10  # predicted windows per query (QVHighlights evaluates up to 10)
+    clip_length: float = 2.0  # seconds per saliency clip (QVHighlights convention)
+    seed: int = 0  # seeds the baselines' random choices
+
+    def __post_init__(self) -> None:
+        if self.windows_per_query < 1:
+            raise ValueError(f"SynthBenchConfig.windows_per_query must be >= 1, got {self.windows_per_query}")
+        if self.fps <= 0:
+            raise ValueError(f"SynthBenchConfig.fps must be > 0, got {self.fps}")
+
+
+@dataclass
+class SynthBenchReport:
+    """Scores per method: ``retrieval[method]`` and ``moments[subset][method]`` (values x100)."""
+
+    split: str
+    model: str
+    n_videos: int
+    n_queries: int
+    n_single_event: int
+    retrieval: dict[str, dict[str, float]] = field(default_factory=dict)
+    moments: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (stable keys; see README)."""
+        return {
+            "split": self.split,
+            "model": self.model,
+            "n_videos": self.n_videos,
+            "n_queries": self.n_queries,
+            "n_single_event": self.n_single_event,
+            "retrieval": self.retrieval,
+            "moments": self.moments,
+        }
+
+
+def clip_saliency(
+    similarity: np.ndarray, timestamps: np.ndarray, duration: float, clip_length: float
+) -> list[float]:
+    """Per-clip saliency: the mean similarity of the samples inside each ``clip_length`` clip.
+
+    A clip with no sample inside takes the nearest sample's similarity.
+
+    Returns:
+        ``ceil(duration / clip_length)`` scores, clip 0 first.
+    """
+    n_clips = max(1, math.ceil(duration / clip_length - 1e-9))
+    sims = np.asarray(similarity, dtype=np.float64)
+    ts = np.asarray(timestamps, dtype=np.float64)
+    clip_of = np.minimum((ts // clip_length).astype(np.int64), n_clips - 1)
+    sums = np.bincount(clip_of, weights=sims, minlength=n_clips)
+    counts = np.bincount(clip_of, minlength=n_clips)
+    out = np.empty(n_clips)
+    has = counts > 0
+    out[has] = sums[has] / counts[has]
+    if (~has).any():
+        centres = (np.arange(n_clips) + 0.5) * clip_length
+        nearest = np.abs(centres[~has, None] - ts[None, :]).argmin(axis=1)
+        out[~has] = sims[nearest]
+    return out.tolist()
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
+
+
+def _brief(
+    metrics: dict[str, Any], windows: list[list[list[float]]], gts: list[list[list[float]]]
+) -> dict[str, float | None]:
+    brief = metrics.get("brief", {})
+    row: dict[str, float | None] = {name: brief.get(key) for name, key in BRIEF_KEYS.items()}
+    # R1@0.3 and mIoU of the top window, with the same IoU definition as the evaluator.
+    ious = []
+    for pred, gt in zip(windows, gts, strict=True):
+        iou = temporal_iou(np.asarray([pred[0][:2]], dtype=np.float64), np.asarray(gt, dtype=np.float64))
+        ious.append(float(np.nan_to_num(iou).max()))
+    arr = np.asarray(ious)
+    row["R1@0.3"] = float((arr >= 0.3).mean() * 100) if arr.size else None
+    row["mIoU"] = float(arr.mean() * 100) if arr.size else None
+    return row
+
+
+def _evaluate(records: list[dict[str, Any]], gt: list[dict[str, Any]]) -> dict[str, float | None]:
+    if not gt:
+        return {}
+    metrics = evaluate_qvhighlights(records, gt)
+    return _brief(
+        metrics,
+        [r["pred_relevant_windows"] for r in records],
+        [g["relevant_windows"] for g in gt],
+    )
+
+
+def run_synth_bench(
+    data_dir: str | os.PathLike[str],
+    *,
+    config: SynthBenchConfig | None = None,
+    library_dir: str | os.PathLike[str] | None = None,
+    finders: dict[str, MomentFinder] | None = None,
+    progress: bool = True,
+) -> SynthBenchReport:
+    """Index a synthetic split and score retrieval, moment retrieval and highlights.
+
+    Args:
+        data_dir: a dataset written by ``chronolens synth``.
+        config: run settings.
+        library_dir: where the split's library lives (default ``DATA/.bench/<model>-<split>``;
+            reused across runs, so only new videos are embedded).
+        finders: moment methods to compare, name -> finder (default: the library's own finder).
+        progress: show progress bars.
+
+    Returns:
+        The scores of every method and baseline.
+    """
+    from chronolens.data.formats.all import annotation_files
+    from chronolens.data.formats.qvhighlights import read_qvhighlights
+    from chronolens.data.formats.retrieval import read_retrieval_pairs
+    from chronolens.data.synth import load_synth
+    from chronolens.library import Library
+    from chronolens.tasks.moments import find_moments
+    from chronolens.video.sampling import FixedFps
+
+    cfg = config or SynthBenchConfig()
+    dataset = load_synth(data_dir)
+    videos = list(dataset.split(cfg.split))
+    if not videos:
+        raise ChronolensError(f"{data_dir}: split {cfg.split!r} has no videos")
+    files = annotation_files(dataset.root, cfg.split)
+    lib_dir = (
+        Path(library_dir)
+        if library_dir
+        else Path(dataset.root) / ".bench" / f"{_slug(cfg.model)}-{cfg.split}"
+    )
+    path_of = {v.id: str(Path(dataset.video_path(v)).resolve()) for v in videos}
+    method_finders: dict[str, MomentFinder] = finders or {
+        "chronolens": lambda s, t, d, k: find_moments(s, t, d, top_k=k)
+    }
+
+    with Library.open(lib_dir, model=cfg.model, sampling=FixedFps(fps=cfg.fps)) as lib:
+        report_ingest = lib.add(list(path_of.values()), progress=progress)
+        logger.info("bench library %s: %s", lib_dir, report_ingest)
+        id_of_path = {p: vid for vid, p in path_of.items()}
+
+        # Text -> video retrieval over the split's gallery, through the library's search.
+        pairs = read_retrieval_pairs(files["retrieval"])
+        ranks = []
+        for video_id, caption in pairs:
+            results = lib.search(caption, top_k=len(videos), moments_per_video=0)
+            order = [id_of_path.get(str(Path(r.video).resolve())) for r in results]
+            ranks.append(order.index(video_id) if video_id in order else len(videos))
+        rng = np.random.default_rng(cfg.seed)
+        random_ranks = np.array([int(rng.integers(len(videos))) for _ in pairs])
+        retrieval = {
+            "chronolens": retrieval_metrics(np.asarray(ranks)),
+            "random": retrieval_metrics(random_ranks),
+        }
+
+        # Moment retrieval + highlights for each QVHighlights-format query.
+        gt: list[dict[str, Any]] = [r.to_json() for r in read_qvhighlights(files["qvhighlights"])]
+        texts = [str(g["query"]) for g in gt]
+        text_emb = lib.encoder.encode_texts(texts) if texts else np.zeros((0, 1), np.float32)  # (Q, D)
+        predictions: dict[str, list[dict[str, Any]]] = {name: [] for name in [*method_finders, *BASELINES]}
+        for q, record in enumerate(gt):
+            emb, ts = lib.frame_embeddings(path_of[str(record["vid"])])  # (T, D), (T,)
+            duration = float(record["duration"])
+            sim = emb.astype(np.float32) @ text_emb[q]  # (T,)
+            saliency = clip_saliency(sim, ts, duration, cfg.clip_length)
+            for name, finder in method_finders.items():
+                found = finder(sim, ts, duration, cfg.windows_per_query) or [Moment(0.0, duration, 0.0)]
+                predictions[name].append(
+                    {
+                        "qid": record["qid"],
+                        "query": record["query"],
+                        "vid": record["vid"],
+                        "pred_relevant_windows": [m.as_list() for m in found],
+                        "pred_saliency_scores": saliency,
+                    }
+                )
+            for name in BASELINES:
+                windows, base_sal = baseline_prediction(
+                    name,
+                    duration,
+                    rng,
+                    BaselineConfig(n_windows=cfg.windows_per_query, clip_length=cfg.clip_length),
+                )
+                predictions[name].append(
+                    {
+                        "qid": record["qid"],
+                        "query": record["query"],
+                        "vid": record["vid"],
+                        "pred_relevant_windows": windows,
+                        "pred_saliency_scores": base_sal,
+                    }
+                )
+
+    single = [i for i, g in enumerate(gt) if len(g["relevant_windows"]) == 1]
+    moments: dict[str, dict[str, dict[str, float | None]]] = {"all": {}, "single-event": {}}
+    for name, records in predictions.items():
+        moments["all"][name] = _evaluate(records, gt)
+        moments["single-event"][name] = _evaluate([records[i] for i in single], [gt[i] for i in single])
+    return SynthBenchReport(
+        split=cfg.split,
+        model=cfg.model,
+        n_videos=len(videos),
+        n_queries=len(gt),
+        n_single_event=len(single),
+        retrieval=retrieval,
+        moments=moments,
+    )
+
+
+def format_report(
+    report: SynthBenchReport, columns: Sequence[str] = ("R1@0.3", "R1@0.5", "R1@0.7", "mIoU", "mAP", "HIT@1")
+) -> str:
+    """Render the report as plain-text tables."""
+    lines = [
+        f"chronolens bench synth — split {report.split}, model {report.model}: "
+        f"{report.n_videos} videos, {report.n_queries} queries ({report.n_single_event} single-event)",
+        "",
+        "text -> video retrieval (x100)",
+        f"  {'method':<16}{'R@1':>8}{'R@5':>8}{'R@10':>8}{'MdR':>8}",
+    ]
+    for name, row in report.retrieval.items():
+        lines.append(
+            f"  {name:<16}{row['R1']:>8.1f}{row['R5']:>8.1f}{row['R10']:>8.1f}{row['MedianR']:>8.1f}"
+        )
+    for subset, rows in report.moments.items():
+        lines += ["", f"moment retrieval + highlights, {subset} queries (x100)"]
+        lines.append("  " + f"{'method':<16}" + "".join(f"{c:>9}" for c in columns))
+        for name, cells_by_metric in rows.items():
+            cells = "".join(
+                f"{'—' if cells_by_metric.get(c) is None else format(cells_by_metric[c], '.1f'):>9}"
+                for c in columns
+            )
+            lines.append(f"  {name:<16}{cells}")
+    return "\n".join(lines)

@@ -1,0 +1,67 @@
+"""``chronolens index PATH...``: add videos (files or folders, recursed) to a library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "index video files and folders into a library (incremental: unchanged files are skipped)"
+
+DEFAULT_MODEL = "builtin:synth-clip"  # encoder used when a new library is created without --model
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a float > 0."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def add_library_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--library DIR`` option shared by the library subcommands."""
+    parser.add_argument(
+        "--library",
+        metavar="DIR",
+        default=None,
+        help="library directory (default: $CHRONOLENS_LIBRARY, else ./.chronolens)",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``chronolens index``."""
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="video files and/or folders")
+    add_library_argument(parser)
+    parser.add_argument(
+        "--model",
+        default=None,
+        help=f"encoder name, see `chronolens models` (new library: default {DEFAULT_MODEL}; "
+        "existing library: its own encoder)",
+    )
+    parser.add_argument(
+        "--fps", type=positive_float, default=None, help="frames sampled per second (new library: default 1)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the ingest report as one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Index the paths and print a summary."""
+    from chronolens.library import Library, default_library_path
+    from chronolens.video.sampling import FixedFps
+
+    root = args.library or default_library_path()
+    model = args.model if args.model is not None or Library.exists(root) else DEFAULT_MODEL
+    sampling = FixedFps(fps=args.fps) if args.fps is not None else None
+    with Library.open(root, model=model, sampling=sampling) as library:
+        report = library.add(args.paths, progress=not args.quiet)
+    if args.json:
+        print(json.dumps(report.to_json()))
+        return 0
+    print(
+        f"indexed {len(report.indexed)}, unchanged {len(report.unchanged)}, failed {len(report.failed)}, "
+        f"missing {len(report.missing)} ({report.n_frames} frames, {report.seconds:.1f} s) -> {library.root}"
+    )
+    for path, error in report.failed.items():
+        print(f"  failed: {path}: {error}", file=sys.stderr)
+    return 0

@@ -1,0 +1,104 @@
+"""``chronolens train RECIPE ...``: run a training recipe (one sub-subcommand per recipe).
+
+Recipes register below as ``name -> (help, add_arguments, run)``; ``timechat`` will join
+``builtin-clip`` the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["HELP", "RECIPES", "add_arguments", "run"]
+
+HELP = "train a model with one of chronolens' recipes (builtin-clip)"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A registered training recipe's CLI surface."""
+
+    help: str  # one line shown in --help
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _builtin_clip_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, type=Path, help="directory written by 'chronolens synth'")
+    parser.add_argument("--out", type=Path, default=Path("runs/builtin-clip"), help="run directory")
+    parser.add_argument("--steps", type=int, default=None, help="optimizer steps (default: the recipe's)")
+    parser.add_argument("--batch-size", type=int, default=None, help="pairs per step (default: the recipe's)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of init and batch sampling")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--max-videos", type=int, default=None, help="use only this many train videos")
+    parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _builtin_clip_run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from chronolens.errors import ChronolensError
+    from chronolens.training.recipes.builtin_clip import BuiltinClipConfig, run_builtin_clip
+
+    if not args.data.is_dir():
+        raise ChronolensError(f"--data {args.data} is not a directory (make one with 'chronolens synth')")
+    config = BuiltinClipConfig(seed=args.seed, threads=args.threads, progress=not args.no_progress)
+    overrides: dict[str, object] = {}
+    if args.steps is not None:
+        overrides["steps"] = args.steps
+    if args.batch_size is not None:
+        overrides["batch_size"] = args.batch_size
+    if args.max_videos is not None:
+        overrides["max_videos"] = args.max_videos
+    try:
+        config = replace(config, **overrides)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ChronolensError(str(exc)) from exc
+    command = (
+        "chronolens " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "chronolens train"
+    )
+    result = run_builtin_clip(args.data, args.out, config, resume=args.resume, command=command)
+    summary = {
+        "model_dir": str(result.model_dir),
+        "steps": result.train.steps,
+        "final_loss": result.train.final_loss,
+        "train_wall_s": result.train.wall_s,
+        "wall_s": result.wall_s,
+        "metrics": result.metrics,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))  # noqa: T201 - the CLI owns stdout
+    else:
+        print(f"model written to {result.model_dir}")  # noqa: T201
+        for name, value in sorted(result.metrics.items()):
+            print(f"  {name}: {value:.4f}")  # noqa: T201
+        print(f"  training wall time: {result.train.wall_s / 60:.1f} min")  # noqa: T201
+    return 0
+
+
+RECIPES: dict[str, Recipe] = {
+    "builtin-clip": Recipe(
+        help="train the built-in image-text model (builtin:synth-clip) on a synthetic dataset",
+        add_arguments=_builtin_clip_arguments,
+        run=_builtin_clip_run,
+    ),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one sub-subcommand per recipe."""
+    sub = parser.add_subparsers(dest="recipe", metavar="RECIPE", required=True)
+    for name, recipe in RECIPES.items():
+        recipe.add_arguments(sub.add_parser(name, help=recipe.help, description=recipe.help))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch to the chosen recipe."""
+    return RECIPES[args.recipe].run(args)

@@ -1,0 +1,1 @@
+"""The `chronolens demo` main job: render, index, search, and report in one command."""

@@ -1,0 +1,98 @@
+"""The builders behind each encoder scheme, registered explicitly.
+
+Importing this module fills ``chronolens.encoders.registry``; ``chronolens.encoders`` does so.
+Heavy modules (torch, transformers) are imported inside the builders, so listing names is cheap.
+"""
+
+from __future__ import annotations
+
+from chronolens.encoders.base import Encoder
+from chronolens.encoders.builtin import BUILTIN_MODELS, builtin_directory, is_built
+from chronolens.encoders.registry import EncoderEntry, LoadOptions, register_scheme
+from chronolens.errors import MissingDependencyError, ModelNotFoundError
+
+__all__ = ["build_builtin", "build_hf", "build_openclip"]
+
+
+@register_scheme(
+    "hf",
+    usage="hf:<hub id or local dir>",
+    description="transformers CLIP / SigLIP from the Hugging Face cache or a save_pretrained directory",
+)
+def build_hf(ref: str, options: LoadOptions) -> Encoder:
+    """Load ``hf:<ref>`` through transformers."""
+    from chronolens.encoders.hf import load_hf_encoder
+
+    return load_hf_encoder(
+        ref,
+        device=options.device,
+        precision=options.precision,
+        batch_size=options.batch_size,
+        compile=options.compile,
+    )
+
+
+def _list_builtins() -> list[EncoderEntry]:
+    return [
+        EncoderEntry(
+            name=f"builtin:{model.name}",
+            description=model.description if is_built(model) else f"{model.description} (not built yet)",
+            available=is_built(model),
+        )
+        for model in BUILTIN_MODELS.values()
+    ]
+
+
+@register_scheme(
+    "builtin",
+    usage="builtin:<name>",
+    description="weights shipped inside chronolens (listed below)",
+    lister=_list_builtins,
+)
+def build_builtin(ref: str, options: LoadOptions) -> Encoder:
+    """Load a packaged model through the transformers loader."""
+    from chronolens.encoders.hf import load_hf_encoder
+
+    directory = builtin_directory(ref)
+    return load_hf_encoder(
+        str(directory),
+        name=f"builtin:{ref}",
+        device=options.device,
+        precision=options.precision,
+        batch_size=options.batch_size,
+        compile=options.compile,
+    )
+
+
+_OPENCLIP_REASON = (
+    "open_clip_torch (3.3) hard-requires torchvision, which has no CPU build on this platform's package index"
+)
+
+
+@register_scheme(
+    "openclip",
+    usage="openclip:<arch>/<tag>",
+    description=f"open_clip models: not supported yet ({_OPENCLIP_REASON})",
+    available=False,
+)
+def build_openclip(ref: str, options: LoadOptions) -> Encoder:
+    """``openclip:<arch>/<tag>`` is not supported yet.
+
+    open_clip_torch declares ``torchvision`` as a hard requirement and imports it at module level
+    (``open_clip/transform.py``, ``open_clip/utils.py``); there is no CPU torchvision wheel for the
+    pinned torch here. Most open_clip checkpoints on the hub (the LAION ones) also ship a
+    transformers-format copy, loadable as ``hf:<id>``.
+
+    Raises:
+        ModelNotFoundError: malformed name (not ``<arch>/<tag>``).
+        MissingDependencyError: always otherwise, with the reason and the alternative.
+    """
+    arch, _, tag = ref.partition("/")
+    if not arch or not tag:
+        raise ModelNotFoundError(
+            f"openclip:{ref}: expected openclip:<arch>/<tag>, e.g. openclip:ViT-B-32/laion2b_s34b_b79k"
+        )
+    raise MissingDependencyError(
+        f"openclip:{ref} is not supported yet: {_OPENCLIP_REASON}; use a transformers-format copy "
+        f"instead, e.g. hf:laion/CLIP-ViT-B-32-laion2B-s34B-b79K"
+    )

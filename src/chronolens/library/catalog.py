@@ -1,0 +1,256 @@
+"""The library catalog: one SQLite database listing every video the library has seen.
+
+The catalog runs in WAL mode with ``synchronous=NORMAL``: readers (search) never block the single
+writer (ingest), and a committed transaction survives a process kill (WAL with NORMAL can only lose
+the last transactions on a power loss, never corrupt the database). Each video is committed in its
+own transaction, after its embeddings file is on disk, so a row never points to a missing file.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from chronolens.errors import LibraryError
+
+__all__ = ["SCHEMA_VERSION", "Catalog", "VideoRecord", "VideoStatus"]
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1  # bump (and add a migration) whenever the tables below change
+BUSY_TIMEOUT_S = 30.0  # how long a connection waits for another writer's lock before failing
+
+VideoStatus = Literal["indexed", "failed", "missing"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS videos (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,          -- absolute, resolved path
+    size INTEGER NOT NULL,              -- bytes
+    mtime_ns INTEGER NOT NULL,          -- st_mtime_ns when indexed
+    content_hash TEXT NOT NULL,         -- see chronolens.library.hashing.content_hash
+    duration REAL NOT NULL DEFAULT 0,   -- seconds
+    fps REAL NOT NULL DEFAULT 0,        -- average frame rate from the container (informational)
+    codec TEXT NOT NULL DEFAULT '',
+    width INTEGER NOT NULL DEFAULT 0,
+    height INTEGER NOT NULL DEFAULT 0,
+    n_frames INTEGER NOT NULL DEFAULT 0,  -- frames sampled and embedded
+    embeddings TEXT,                    -- file name under embeddings/, NULL unless indexed once
+    status TEXT NOT NULL CHECK (status IN ('indexed', 'failed', 'missing')),
+    error TEXT,                         -- why it failed (one line), NULL otherwise
+    indexed_at REAL NOT NULL            -- unix time of the last status change
+);
+CREATE INDEX IF NOT EXISTS videos_status ON videos (status);
+"""
+
+_COLUMNS = (
+    "id, path, size, mtime_ns, content_hash, duration, fps, codec, width, height, n_frames, "
+    "embeddings, status, error, indexed_at"
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class VideoRecord:
+    """One row of the catalog: a video file and what the library knows about it."""
+
+    id: int  # catalog row id
+    path: str  # absolute path of the video file
+    size: int  # bytes
+    mtime_ns: int  # modification time (ns) when last checked
+    content_hash: str  # sampled sha256, see chronolens.library.hashing
+    duration: float  # seconds
+    fps: float  # average frame rate from the container (informational)
+    codec: str  # FFmpeg codec name
+    width: int  # pixels
+    height: int  # pixels
+    n_frames: int  # frames sampled and embedded
+    embeddings: str | None  # embeddings file name under the library's embeddings/ directory
+    status: VideoStatus  # "indexed", "failed" or "missing"
+    error: str | None  # why indexing failed, when status is "failed"
+    indexed_at: float  # unix time of the last status change
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-serialisable dict of the record (without the internal embeddings file name)."""
+        return {
+            "path": self.path,
+            "status": self.status,
+            "duration": self.duration,
+            "fps": self.fps,
+            "codec": self.codec,
+            "width": self.width,
+            "height": self.height,
+            "n_frames": self.n_frames,
+            "size": self.size,
+            "content_hash": self.content_hash,
+            "error": self.error,
+            "indexed_at": self.indexed_at,
+        }
+
+
+def _record(row: sqlite3.Row) -> VideoRecord:
+    return VideoRecord(**{key: row[key] for key in row.keys()})  # noqa: SIM118 - sqlite3.Row
+
+
+class Catalog:
+    """The SQLite catalog of a library (``catalog.sqlite`` in the library directory).
+
+    Args:
+        path: database file; created with the current schema when absent.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._init_schema()
+        except sqlite3.DatabaseError as exc:
+            raise LibraryError(f"cannot open library catalog {path}: {exc}") from exc
+
+    def _init_schema(self) -> None:
+        with self.transaction():
+            # executescript() would commit on its own; run the statements inside this transaction.
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._conn.execute(statement)
+            row = self._conn.execute("SELECT version FROM schema_version").fetchone()
+            if row is None:
+                self._conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            elif row["version"] != SCHEMA_VERSION:
+                raise LibraryError(
+                    f"library catalog {self.path} has schema version {row['version']}, this chronolens "
+                    f"reads version {SCHEMA_VERSION}; re-index into a new --library directory"
+                )
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``), committed on success, rolled back on error."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def get(self, path: str) -> VideoRecord | None:
+        """The record for an absolute ``path``, or ``None``."""
+        row = self._conn.execute(f"SELECT {_COLUMNS} FROM videos WHERE path = ?", (path,)).fetchone()
+        return None if row is None else _record(row)
+
+    def get_by_id(self, video_id: int) -> VideoRecord | None:
+        """The record with row id ``video_id``, or ``None``."""
+        row = self._conn.execute(f"SELECT {_COLUMNS} FROM videos WHERE id = ?", (video_id,)).fetchone()
+        return None if row is None else _record(row)
+
+    def records(self, status: VideoStatus | None = None) -> list[VideoRecord]:
+        """All records ordered by path, optionally only those with ``status``."""
+        if status is None:
+            rows = self._conn.execute(f"SELECT {_COLUMNS} FROM videos ORDER BY path").fetchall()
+        else:
+            rows = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM videos WHERE status = ? ORDER BY path", (status,)
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+    def upsert_indexed(
+        self,
+        *,
+        path: str,
+        size: int,
+        mtime_ns: int,
+        content_hash: str,
+        duration: float,
+        fps: float,
+        codec: str,
+        width: int,
+        height: int,
+        n_frames: int,
+        embeddings: str,
+    ) -> str | None:
+        """Record a successfully indexed video in its own transaction.
+
+        Returns:
+            The embeddings file name the row pointed to before, if it differs (now unreferenced).
+        """
+        with self.transaction() as conn:
+            old = conn.execute("SELECT embeddings FROM videos WHERE path = ?", (path,)).fetchone()
+            conn.execute(
+                "INSERT INTO videos (path, size, mtime_ns, content_hash, duration, fps, codec, width, height,"
+                " n_frames, embeddings, status, error, indexed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'indexed', NULL, ?)"
+                " ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
+                " content_hash = excluded.content_hash, duration = excluded.duration, fps = excluded.fps,"
+                " codec = excluded.codec, width = excluded.width, height = excluded.height,"
+                " n_frames = excluded.n_frames, embeddings = excluded.embeddings, status = 'indexed',"
+                " error = NULL, indexed_at = excluded.indexed_at",
+                (
+                    path,
+                    size,
+                    mtime_ns,
+                    content_hash,
+                    duration,
+                    fps,
+                    codec,
+                    width,
+                    height,
+                    n_frames,
+                    embeddings,
+                    time.time(),
+                ),
+            )
+        previous = None if old is None else old["embeddings"]
+        return previous if previous is not None and previous != embeddings else None
+
+    def upsert_failed(self, *, path: str, size: int, mtime_ns: int, content_hash: str, error: str) -> None:
+        """Record that ``path`` could not be indexed (its old embeddings, if any, are dropped from search)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO videos (path, size, mtime_ns, content_hash, status, error, indexed_at)"
+                " VALUES (?, ?, ?, ?, 'failed', ?, ?)"
+                " ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
+                " content_hash = excluded.content_hash, n_frames = 0, status = 'failed',"
+                " error = excluded.error, indexed_at = excluded.indexed_at",
+                (path, size, mtime_ns, content_hash, error, time.time()),
+            )
+
+    def touch(self, path: str, *, mtime_ns: int) -> None:
+        """Update the recorded mtime of an unchanged file (same size and content hash)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE videos SET mtime_ns = ? WHERE path = ?", (mtime_ns, path))
+
+    def set_status(self, path: str, status: VideoStatus) -> None:
+        """Change the status of ``path`` (e.g. to ``"missing"``), keeping everything else."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE videos SET status = ?, indexed_at = ? WHERE path = ?", (status, time.time(), path)
+            )
+
+    def referenced_embeddings(self) -> set[str]:
+        """Every embeddings file name any row points to."""
+        rows = self._conn.execute("SELECT embeddings FROM videos WHERE embeddings IS NOT NULL").fetchall()
+        return {row["embeddings"] for row in rows}
+
+    def counts(self) -> dict[str, int]:
+        """Number of videos per status (every status present as a key)."""
+        counts = {"indexed": 0, "failed": 0, "missing": 0}
+        for row in self._conn.execute("SELECT status, COUNT(*) AS n FROM videos GROUP BY status"):
+            counts[row["status"]] = int(row["n"])
+        return counts
+
+    def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check`` result (``"ok"`` when healthy)."""
+        return str(self._conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        self._conn.close()

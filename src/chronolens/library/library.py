@@ -1,0 +1,428 @@
+"""``Library``: the embedded on-disk video library (the public facade).
+
+A library is one directory::
+
+    manifest.json        encoder, weights sha256, sampling, versions (written last on creation)
+    catalog.sqlite       the videos (SQLite, WAL)
+    embeddings/*.npz     per-video frame embeddings (T, D) + timestamps (T,)
+    ann/                 the FAISS frame index, once the library is large enough
+    lock                 held while a process writes (ingest)
+
+Example::
+
+    with Library.open("videos.chronolens", model="hf:openai/clip-vit-base-patch32") as lib:
+        lib.add(["~/videos"])
+        for hit in lib.search("a dog catches a frisbee"):
+            print(hit.video, hit.score, hit.moments[0])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from chronolens.encoders.base import Encoder
+from chronolens.errors import LibraryError, MissingDependencyError
+from chronolens.library.ann import AnnConfig, FrameIndex
+from chronolens.library.catalog import Catalog, VideoRecord
+from chronolens.library.ingest import IngestConfig, ingest
+from chronolens.library.manifest import Manifest, decoder_versions, read_manifest, write_manifest
+from chronolens.library.results import IngestReport, LibraryInfo, SearchResult
+from chronolens.library.store import EmbeddingStore
+from chronolens.tasks.grounding import ground
+from chronolens.tasks.retrieval import rank_videos
+from chronolens.video.sampling import FixedFps, Sampling, parse_sampling
+
+__all__ = ["DEFAULT_LIBRARY", "LIBRARY_ENV", "Library", "default_library_path"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LIBRARY = ".chronolens"  # library directory used when none is given (and $CHRONOLENS_LIBRARY unset)
+LIBRARY_ENV = "CHRONOLENS_LIBRARY"  # environment variable naming the default library directory
+CACHE_MAX_FRAMES = 500_000  # frame embeddings kept in memory between searches (~1 GB at D=512 float32)
+
+_MANIFEST = "manifest.json"
+_CATALOG = "catalog.sqlite"
+_EMBEDDINGS = "embeddings"
+_ANN = "ann"
+_LOCK = "lock"
+_OWN_ENTRIES = {_MANIFEST, _CATALOG, f"{_CATALOG}-wal", f"{_CATALOG}-shm", _EMBEDDINGS, _ANN, _LOCK}
+
+
+def default_library_path() -> Path:
+    """The library directory used when none is given: ``$CHRONOLENS_LIBRARY`` or ``./.chronolens``."""
+    return Path(os.environ.get(LIBRARY_ENV) or DEFAULT_LIBRARY)
+
+
+def _load_encoder(name: str) -> Encoder:
+    from chronolens.encoders import load_encoder  # the package import registers the schemes
+
+    return load_encoder(name)
+
+
+class Library:
+    """An on-disk library of indexed videos. Create or open one with ``Library.open``."""
+
+    def __init__(
+        self,
+        root: Path,
+        manifest: Manifest,
+        *,
+        encoder: Encoder | None,
+        ann: AnnConfig,
+        ingest_config: IngestConfig,
+    ) -> None:
+        self.root = root
+        self.manifest = manifest
+        self._encoder = encoder
+        self._ann_config = ann
+        self._ingest_config = ingest_config
+        self._catalog = Catalog(root / _CATALOG)
+        self._store = EmbeddingStore(root / _EMBEDDINGS)
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._cached_frames = 0
+        self._ann_index: tuple[str, FrameIndex] | None = None
+
+    # ------------------------------------------------------------------ opening
+    @staticmethod
+    def exists(path: str | os.PathLike[str]) -> bool:
+        """Whether ``path`` holds a library (its manifest)."""
+        return (Path(path).expanduser() / _MANIFEST).is_file()
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str] = DEFAULT_LIBRARY,
+        *,
+        model: str | None = None,
+        create: bool = True,
+        sampling: Sampling | None = None,
+        encoder: Encoder | None = None,
+        ann: AnnConfig | None = None,
+        ingest_config: IngestConfig | None = None,
+    ) -> Library:
+        """Open the library at ``path``, creating it when absent (and ``create`` is true).
+
+        Args:
+            path: library directory.
+            model: encoder registry name. Required to create; when opening, ``None`` means the
+                library's own encoder and any other name raises ``EncoderMismatchError``.
+            create: create the library when ``path`` holds none (else ``LibraryError``).
+            sampling: frame sampling policy; ``None`` means ``FixedFps(fps=1.0)`` when creating and
+                the library's own policy when opening (a different one raises ``EncoderMismatchError``).
+            encoder: an already-loaded encoder to use instead of loading ``model`` by name (its
+                ``name`` is recorded in the manifest).
+            ann: when and how to use the approximate frame index (default ``AnnConfig()``).
+            ingest_config: decode/embed batching settings (default ``IngestConfig()``).
+
+        Raises:
+            LibraryError: no library at ``path`` and ``create`` is false, or ``path`` is a non-empty
+                directory that is not a library.
+            EncoderMismatchError: ``model``/``encoder``/``sampling`` differ from the library's.
+        """
+        root = Path(path).expanduser().absolute()
+        ann = ann if ann is not None else AnnConfig()
+        ingest_config = ingest_config if ingest_config is not None else IngestConfig()
+        if model is not None and encoder is not None and model != encoder.name:
+            raise ValueError(f"model {model!r} and encoder.name {encoder.name!r} disagree")
+        requested = model if model is not None else (encoder.name if encoder is not None else None)
+        manifest_path = root / _MANIFEST
+        if manifest_path.exists():
+            manifest = read_manifest(manifest_path)
+            manifest.check_request(
+                model=requested, sampling=None if sampling is None else sampling.spec, library=root
+            )
+            if encoder is not None:
+                manifest.check_encoder(
+                    name=encoder.name, dim=encoder.dim, weights_sha256=encoder.weights_sha256, library=root
+                )
+            return cls(root, manifest, encoder=encoder, ann=ann, ingest_config=ingest_config)
+        if not create:
+            raise LibraryError(
+                f"no chronolens library at {root}; create one with: chronolens index PATH --library {root}"
+            )
+        if requested is None:
+            raise LibraryError(f"creating a library at {root} needs a model (--model NAME)")
+        if root.exists() and not root.is_dir():
+            raise LibraryError(f"library path {root} exists and is not a directory")
+        if root.is_dir() and any(p.name not in _OWN_ENTRIES for p in root.iterdir()):
+            raise LibraryError(
+                f"{root} is a non-empty directory that is not a chronolens library; choose another --library"
+            )
+        if encoder is None:
+            encoder = _load_encoder(requested)
+        policy = sampling if sampling is not None else FixedFps(fps=1.0)
+        root.mkdir(parents=True, exist_ok=True)
+        pyav, ffmpeg = decoder_versions()
+        from chronolens import __version__
+
+        now = time.time()
+        manifest = Manifest(
+            encoder=encoder.name,
+            weights_sha256=encoder.weights_sha256,
+            dim=encoder.dim,
+            sampling=policy.spec,
+            decode_size=encoder.image_size,
+            chronolens_version=__version__,
+            pyav_version=pyav,
+            ffmpeg_version=ffmpeg,
+            created=now,
+            updated=now,
+        )
+        library = cls(root, manifest, encoder=encoder, ann=ann, ingest_config=ingest_config)
+        # The manifest is written last: a directory without one is not (yet) a library.
+        write_manifest(manifest_path, manifest)
+        logger.info("created library %s (encoder %s, %s)", root, encoder.name, policy.spec)
+        return library
+
+    @property
+    def sampling(self) -> Sampling:
+        """The library's frame sampling policy."""
+        return parse_sampling(self.manifest.sampling)
+
+    @property
+    def encoder(self) -> Encoder:
+        """The library's encoder, loaded on first use and checked against the manifest."""
+        if self._encoder is None:
+            encoder = _load_encoder(self.manifest.encoder)
+            self.manifest.check_encoder(
+                name=encoder.name, dim=encoder.dim, weights_sha256=encoder.weights_sha256, library=self.root
+            )
+            self._encoder = encoder
+        return self._encoder
+
+    # ------------------------------------------------------------------ writing
+    @contextlib.contextmanager
+    def _write_lock(self) -> Iterator[None]:
+        import fcntl
+
+        with (self.root / _LOCK).open("a") as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise LibraryError(
+                    f"another process is indexing library {self.root}; wait for it to finish"
+                ) from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def add(self, paths: Iterable[str | os.PathLike[str]], *, progress: bool = True) -> IngestReport:
+        """Index video files and directories (recursed for video extensions) incrementally.
+
+        Unchanged files are skipped, changed ones re-indexed, catalogued files under the given
+        paths that vanished are marked missing, undecodable ones recorded as failed.
+
+        Args:
+            paths: files and/or directories.
+            progress: show a progress bar on stderr when it is a terminal.
+
+        Returns:
+            What was indexed, skipped, failed and marked missing.
+        """
+        paths = list(paths)
+        with self._write_lock():
+            report = ingest(
+                paths,
+                catalog=self._catalog,
+                store=self._store,
+                encoder=self.encoder,
+                sampling=self.sampling,
+                decode_size=self.manifest.decode_size,
+                config=self._ingest_config,
+                progress=progress,
+            )
+            if report.indexed or report.missing or report.failed:
+                self.manifest = self.manifest.touched()
+                write_manifest(self.root / _MANIFEST, self.manifest)
+            if self._use_ann():
+                self._frame_index()  # build now so the first search is fast
+        return report
+
+    # ------------------------------------------------------------------ reading
+    def videos(self) -> list[VideoRecord]:
+        """Every catalogued video (indexed, failed and missing), ordered by path."""
+        return self._catalog.records()
+
+    def record(self, video: str | os.PathLike[str]) -> VideoRecord:
+        """The catalog record of ``video`` (any path form; resolved to the absolute path).
+
+        Raises:
+            LibraryError: when the video is not in the library.
+        """
+        path = str(Path(video).expanduser().resolve())
+        record = self._catalog.get(path)
+        if record is None:
+            raise LibraryError(f"{path} is not in library {self.root}; add it with `chronolens index {path}`")
+        return record
+
+    def frame_embeddings(self, video: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The stored frame embeddings and their timestamps of an indexed video.
+
+        Returns:
+            ``(embeddings (T, D) float32, timestamps (T,) float64 seconds)``.
+
+        Raises:
+            LibraryError: when the video is not indexed (missing, failed or unknown).
+        """
+        record = self.record(video)
+        if record.status != "indexed" or record.embeddings is None:
+            raise LibraryError(f"{record.path} is {record.status} in library {self.root}, not indexed")
+        embeddings, timestamps = self._load(record.id)
+        return embeddings.astype(np.float32, copy=False), timestamps
+
+    def _load(self, video_id: int) -> tuple[np.ndarray, np.ndarray]:
+        record = self._catalog.get_by_id(video_id)
+        if record is None or record.embeddings is None:
+            raise LibraryError(f"video id {video_id} has no embeddings in library {self.root}")
+        cached = self._cache.get(record.embeddings)
+        if cached is not None:
+            return cached
+        embeddings, timestamps = self._store.load(record.embeddings)
+        if self._cached_frames + embeddings.shape[0] > CACHE_MAX_FRAMES:
+            self._cache.clear()
+            self._cached_frames = 0
+        self._cache[record.embeddings] = (embeddings, timestamps)
+        self._cached_frames += embeddings.shape[0]
+        return embeddings, timestamps
+
+    def _n_frames(self, records: list[VideoRecord]) -> int:
+        return sum(r.n_frames for r in records)
+
+    def _use_ann(self) -> bool:
+        return self._n_frames(self._catalog.records("indexed")) >= self._ann_config.min_frames
+
+    def _fingerprint(self, records: list[VideoRecord]) -> str:
+        digest = hashlib.sha256()
+        for r in sorted(records, key=lambda r: r.id):
+            digest.update(f"{r.id}:{r.embeddings}:{r.n_frames};".encode())
+        return digest.hexdigest()[:16]
+
+    def _frame_index(self) -> FrameIndex | None:
+        """The FAISS frame index for the current catalog: cached, loaded from disk, or rebuilt.
+
+        Returns ``None`` (exact search) when FAISS is not installed.
+        """
+        records = [r for r in self._catalog.records("indexed") if r.n_frames > 0]
+        fingerprint = self._fingerprint(records)
+        if self._ann_index is not None and self._ann_index[0] == fingerprint:
+            return self._ann_index[1]
+        ann_dir = self.root / _ANN
+        path = ann_dir / f"frames-{fingerprint}.faiss"
+        try:
+            if path.exists():
+                index = FrameIndex.load(path, nprobe=self._ann_config.nprobe)
+            else:
+                ann_dir.mkdir(exist_ok=True)
+
+                def chunks() -> Iterator[tuple[int, np.ndarray]]:
+                    for r in records:
+                        yield r.id, self._load(r.id)[0]
+
+                index = FrameIndex.build(
+                    chunks, dim=self.manifest.dim, n_total=self._n_frames(records), config=self._ann_config
+                )
+                index.save(path)
+                for old in ann_dir.iterdir():
+                    if not old.name.startswith(f"frames-{fingerprint}"):
+                        old.unlink(missing_ok=True)
+        except MissingDependencyError as exc:
+            logger.warning("%s; searching exactly (slower on large libraries)", exc)
+            return None
+        self._ann_index = (fingerprint, index)
+        return index
+
+    def search(self, query: str, *, top_k: int = 10, moments_per_video: int = 3) -> list[SearchResult]:
+        """Find the videos (and moments inside them) that best match a text query.
+
+        Args:
+            query: free text.
+            top_k: number of videos returned.
+            moments_per_video: best moments returned per video.
+
+        Returns:
+            Up to ``top_k`` results, best first.
+        """
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        if moments_per_video < 0:
+            raise ValueError(f"moments_per_video must be >= 0, got {moments_per_video}")
+        records = {r.id: r for r in self._catalog.records("indexed") if r.n_frames > 0}
+        if not records:
+            return []
+        q = self.encoder.encode_texts([query])[0].astype(np.float32)  # (D,)
+        candidates: Iterable[int] = records
+        if self._n_frames(list(records.values())) >= self._ann_config.min_frames:
+            index = self._frame_index()
+            if index is not None:
+                candidates = [
+                    v for v in index.candidate_videos(q, self._ann_config.candidate_frames) if v in records
+                ]
+        hits = rank_videos(q, candidates, self._load, top_k=top_k)
+        results = []
+        for hit in hits:
+            record = records[hit.video_id]
+            moments = (
+                list(ground(hit.similarity, hit.timestamps, record.duration, top_k=moments_per_video).windows)
+                if moments_per_video
+                else []
+            )
+            results.append(
+                SearchResult(video=record.path, score=hit.score, moments=moments, duration=record.duration)
+            )
+        return results
+
+    def info(self) -> LibraryInfo:
+        """A summary of the library (no encoder needed)."""
+        indexed = self._catalog.records("indexed")
+        counts = self._catalog.counts()
+        disk = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+        m = self.manifest
+        return LibraryInfo(
+            path=str(self.root),
+            encoder=m.encoder,
+            weights_sha256=m.weights_sha256,
+            dim=m.dim,
+            sampling=m.sampling,
+            decode_size=m.decode_size,
+            n_indexed=counts["indexed"],
+            n_failed=counts["failed"],
+            n_missing=counts["missing"],
+            n_frames=self._n_frames(indexed),
+            total_duration=float(sum(r.duration for r in indexed)),
+            disk_bytes=disk,
+            search_mode="ivf-pq" if self._n_frames(indexed) >= self._ann_config.min_frames else "exact",
+            chronolens_version=m.chronolens_version,
+            pyav_version=m.pyav_version,
+            ffmpeg_version=m.ffmpeg_version,
+            created=m.created,
+            updated=m.updated,
+        )
+
+    # ------------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        """Release the catalog connection and caches (idempotent)."""
+        self._catalog.close()
+        self._cache.clear()
+        self._ann_index = None
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        m = self.manifest
+        return f"Library({str(self.root)!r}, encoder={m.encoder!r}, sampling={m.sampling!r})"

@@ -1,0 +1,129 @@
+"""The library manifest (``manifest.json``): what built the library, for provenance and safety.
+
+A library's embeddings are only comparable with queries embedded by the same encoder weights and
+frames sampled the same way, so the manifest records both and opening the library with anything
+else raises ``EncoderMismatchError`` naming the difference and the remedy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from chronolens.errors import EncoderMismatchError, LibraryError
+
+__all__ = ["MANIFEST_FORMAT", "Manifest", "decoder_versions", "read_manifest", "write_manifest"]
+
+MANIFEST_FORMAT = 1  # version of this file's layout
+
+
+def decoder_versions() -> tuple[str, str]:
+    """``(PyAV version, FFmpeg version)`` of the decoder in use."""
+    import av
+
+    ffmpeg = getattr(av, "ffmpeg_version_info", None)
+    if ffmpeg is None:
+        ffmpeg = "libavcodec " + ".".join(str(v) for v in av.library_versions.get("libavcodec", ()))
+    return str(av.__version__), str(ffmpeg)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Manifest:
+    """Provenance of a library: encoder, sampling and the software that built it."""
+
+    encoder: str  # registry name of the encoder, e.g. "hf:openai/clip-vit-base-patch32"
+    weights_sha256: str  # sha256 over the encoder's weight files
+    dim: int  # embedding width D
+    sampling: str  # sampling spec, e.g. "fps:1" (chronolens.video.sampling.parse_sampling)
+    decode_size: int  # shorter side (pixels) frames are resized to while decoding
+    chronolens_version: str  # version that last wrote the library
+    pyav_version: str  # PyAV version that last wrote the library
+    ffmpeg_version: str  # FFmpeg version inside PyAV
+    created: float  # unix time the library was created
+    updated: float  # unix time of the last change
+    format: int = MANIFEST_FORMAT  # layout version of manifest.json
+
+    def __post_init__(self) -> None:
+        if not self.encoder:
+            raise ValueError("Manifest.encoder must be a non-empty encoder name")
+        if self.dim < 1:
+            raise ValueError(f"Manifest.dim must be >= 1, got {self.dim}")
+        if self.decode_size < 1:
+            raise ValueError(f"Manifest.decode_size must be >= 1, got {self.decode_size}")
+
+    def touched(self) -> Manifest:
+        """A copy with ``updated`` set to now and the current software versions."""
+        from chronolens import __version__
+
+        pyav, ffmpeg = decoder_versions()
+        return replace(
+            self,
+            updated=time.time(),
+            chronolens_version=__version__,
+            pyav_version=pyav,
+            ffmpeg_version=ffmpeg,
+        )
+
+    def check_request(self, *, model: str | None, sampling: str | None, library: Path) -> None:
+        """Refuse a requested encoder name / sampling spec that differs from the library's.
+
+        Raises:
+            EncoderMismatchError: naming what differs and how to proceed.
+        """
+        if model is not None and model != self.encoder:
+            raise EncoderMismatchError(
+                f"library {library} was built with encoder {self.encoder!r}, not {model!r}; "
+                f"use --model {self.encoder} (or omit it), or a new --library directory for {model!r}"
+            )
+        if sampling is not None and sampling != self.sampling:
+            raise EncoderMismatchError(
+                f"library {library} samples frames as {self.sampling!r}, not {sampling!r}; "
+                f"omit the sampling option, or use a new --library directory"
+            )
+
+    def check_encoder(self, *, name: str, dim: int, weights_sha256: str, library: Path) -> None:
+        """Refuse a loaded encoder whose weights or width differ from the library's.
+
+        Raises:
+            EncoderMismatchError: when the dimension or the weights hash differs.
+        """
+        if dim != self.dim:
+            raise EncoderMismatchError(
+                f"encoder {name!r} embeds to {dim} dims but library {library} holds {self.dim}-dim "
+                f"embeddings; use --model {self.encoder} or a new --library directory"
+            )
+        if weights_sha256 != self.weights_sha256:
+            raise EncoderMismatchError(
+                f"encoder {name!r} has weights sha256 {weights_sha256[:12]}... but library {library} was "
+                f"built with {self.weights_sha256[:12]}...; restore those weights, or re-index into a new "
+                f"--library directory"
+            )
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Load ``manifest.json``.
+
+    Raises:
+        LibraryError: when it is missing or malformed.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Manifest(**data)
+    except FileNotFoundError as exc:
+        raise LibraryError(f"{path.parent} is not a chronolens library (no {path.name})") from exc
+    except (json.JSONDecodeError, TypeError, ValueError) as exc:
+        raise LibraryError(f"library manifest {path} is malformed: {exc}") from exc
+
+
+def write_manifest(path: Path, manifest: Manifest) -> None:
+    """Write ``manifest.json`` atomically (temp file, fsync, rename)."""
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    with tmp.open("w", encoding="utf-8") as fh:
+        json.dump(asdict(manifest), fh, indent=2, sort_keys=True)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

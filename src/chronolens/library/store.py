@@ -1,0 +1,120 @@
+"""Per-video frame embeddings on disk: one ``.npz`` per video under ``embeddings/``.
+
+Each file holds ``embeddings`` ``(T, D)`` (``STORAGE_DTYPE``) and ``timestamps`` ``(T,)`` float64
+seconds. Files are written to a temporary name and renamed into place (``os.replace`` is atomic), so
+a reader sees either nothing or a complete file. The file name carries the video's path key and
+content hash, so re-indexing a changed video writes a *new* file and the catalog row switches to it
+in one commit; the old file is deleted afterwards. Files no row points to (a run killed between the
+rename and the commit) are removed by ``EmbeddingStore.remove_orphans``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from chronolens.errors import LibraryError
+
+__all__ = ["STORAGE_DTYPE", "EmbeddingStore"]
+
+logger = logging.getLogger(__name__)
+
+# float16 halves disk and memory; cosine similarities move by < 1e-3, far below ranking margins.
+STORAGE_DTYPE = np.float16
+_SUFFIX = ".npz"
+_TMP_MARK = ".partial"
+
+
+class EmbeddingStore:
+    """The ``embeddings/`` directory of a library.
+
+    Args:
+        root: the directory (created if absent).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def file_name(video_path: str, content_hash: str) -> str:
+        """The embeddings file name for a video path at a given content hash."""
+        path_key = hashlib.sha256(video_path.encode()).hexdigest()[:16]
+        hash_key = hashlib.sha256(content_hash.encode()).hexdigest()[:16]
+        return f"{path_key}-{hash_key}{_SUFFIX}"
+
+    def save(self, name: str, embeddings: np.ndarray, timestamps: np.ndarray) -> Path:
+        """Write one video's embeddings atomically.
+
+        Args:
+            name: file name from ``file_name``.
+            embeddings: ``(T, D)`` float, L2-normalised rows.
+            timestamps: ``(T,)`` seconds, increasing.
+
+        Returns:
+            The final path.
+        """
+        if embeddings.ndim != 2 or timestamps.shape != (embeddings.shape[0],):
+            raise ValueError(
+                "embeddings must be (T, D) with timestamps (T,), "
+                f"got {embeddings.shape} and {timestamps.shape}"
+            )
+        final = self.root / name
+        tmp = self.root / f"{name}{_TMP_MARK}-{os.getpid()}"
+        with tmp.open("wb") as fh:
+            np.savez(
+                fh,
+                embeddings=np.ascontiguousarray(embeddings, dtype=STORAGE_DTYPE),
+                timestamps=np.ascontiguousarray(timestamps, dtype=np.float64),
+            )
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+        return final
+
+    def load(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Read one video's embeddings.
+
+        Returns:
+            ``embeddings`` ``(T, D)`` float32 and ``timestamps`` ``(T,)`` float64.
+        """
+        path = self.root / name
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return data["embeddings"].astype(np.float32), data["timestamps"].astype(np.float64)
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            raise LibraryError(f"embeddings file {path} is missing or corrupt ({exc}); re-run index") from exc
+
+    def delete(self, name: str) -> None:
+        """Remove one embeddings file if present."""
+        (self.root / name).unlink(missing_ok=True)
+
+    def names(self) -> set[str]:
+        """Names of the complete embeddings files present."""
+        return {p.name for p in self.root.iterdir() if p.name.endswith(_SUFFIX)}
+
+    def remove_orphans(self, referenced: set[str]) -> int:
+        """Delete partial files and files no catalog row references.
+
+        Only call this while holding the library's write lock (no ingest in flight).
+
+        Returns:
+            The number of files removed.
+        """
+        removed = 0
+        for path in self.root.iterdir():
+            if _TMP_MARK in path.name or (path.name.endswith(_SUFFIX) and path.name not in referenced):
+                path.unlink(missing_ok=True)
+                removed += 1
+        if removed:
+            logger.info("removed %d orphaned embeddings file(s) from %s", removed, self.root)
+        return removed
+
+    def size_bytes(self) -> int:
+        """Total bytes of the embeddings files."""
+        return sum(p.stat().st_size for p in self.root.iterdir() if p.is_file())

@@ -1,0 +1,1 @@
+"""Training recipes: each builds a ``TrainTask`` for ``chronolens.training.loop.train``, then exports."""

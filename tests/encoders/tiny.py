@@ -1,0 +1,189 @@
+"""Tiny random-init CLIP / SigLIP model directories for tests (offline, well under a second).
+
+``save_tiny_clip(dir)`` writes what ``save_pretrained`` writes for the clip-vit-base-patch32
+layout at reduced width and depth: config.json, model.safetensors, a tokenizer (a word-level
+``tokenizers`` model built here, no download) and preprocessor_config.json. Load the result with
+``chronolens.encoders.load_encoder(f"hf:{dir}")``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from chronolens.encoders.preprocess import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, STANDARD_MEAN, STANDARD_STD
+
+__all__ = ["TINY_WORDS", "save_tiny_clip", "save_tiny_siglip", "save_tiny_tokenizer"]
+
+_WORDS = (
+    "a an the of on in at to with and is are this that photo video picture frame scene "
+    "person man woman child people dog cat bird horse car bike ball box table chair door "
+    "red green blue yellow black white orange purple big small left right up down "
+    "walks runs jumps sits stands opens closes puts takes holds throws falls moves spins "
+    "square circle triangle background moving still fast slow"
+)
+TINY_WORDS: tuple[str, ...] = tuple(_WORDS.split())
+SPECIAL_TOKENS = ("<pad>", "<unk>", "<bos>", "<eos>")  # ids 0..3
+TINY_IMAGE_SIZE = 32  # pixels, square
+TINY_PATCH = 8  # pixels
+TINY_WIDTH = 64  # hidden size of both towers
+TINY_LAYERS = 2
+TINY_HEADS = 2
+TINY_PROJECTION = 32  # embedding width D of the tiny CLIP
+TINY_TEXT_POSITIONS = 16  # max tokens
+
+
+def save_tiny_tokenizer(directory: Path, *, max_length: int = TINY_TEXT_POSITIONS) -> int:
+    """Write a lower-casing word-level tokenizer with ``<bos> ... <eos>`` framing.
+
+    Returns:
+        Its vocabulary size.
+    """
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS)}
+    for word in TINY_WORDS:
+        vocab.setdefault(word, len(vocab))
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tokenizer.normalizer = normalizers.Lowercase()
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="<bos> $A <eos>", special_tokens=[("<bos>", vocab["<bos>"]), ("<eos>", vocab["<eos>"])]
+    )
+    wrapped = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        bos_token="<bos>",
+        eos_token="<eos>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        model_max_length=max_length,
+    )
+    wrapped.save_pretrained(directory)
+    return len(vocab)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def save_tiny_clip(
+    directory: Path,
+    *,
+    seed: int = 0,
+    image_size: int = TINY_IMAGE_SIZE,
+    preprocessor: bool = True,
+) -> Path:
+    """Write a loadable random-init tiny ``CLIPModel`` directory.
+
+    Args:
+        directory: created if missing.
+        seed: torch seed for the weights (same seed, same bytes).
+        image_size: square input resolution of the vision tower.
+        preprocessor: also write a CLIPImageProcessor-style preprocessor_config.json.
+
+    Returns:
+        ``directory``.
+    """
+    from transformers import CLIPConfig, CLIPModel
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab_size = save_tiny_tokenizer(directory)
+    config = CLIPConfig(
+        text_config={
+            "vocab_size": vocab_size,
+            "hidden_size": TINY_WIDTH,
+            "intermediate_size": 4 * TINY_WIDTH,
+            "num_hidden_layers": TINY_LAYERS,
+            "num_attention_heads": TINY_HEADS,
+            "max_position_embeddings": TINY_TEXT_POSITIONS,
+            "pad_token_id": 0,
+            "bos_token_id": 2,
+            "eos_token_id": 3,
+        },
+        vision_config={
+            "hidden_size": TINY_WIDTH,
+            "intermediate_size": 4 * TINY_WIDTH,
+            "num_hidden_layers": TINY_LAYERS,
+            "num_attention_heads": TINY_HEADS,
+            "image_size": image_size,
+            "patch_size": TINY_PATCH,
+        },
+        projection_dim=TINY_PROJECTION,
+    )
+    torch.manual_seed(seed)
+    CLIPModel(config).eval().save_pretrained(directory, safe_serialization=True)
+    if preprocessor:
+        _write_json(
+            directory / "preprocessor_config.json",
+            {
+                "image_processor_type": "CLIPImageProcessor",
+                "do_resize": True,
+                "size": {"shortest_edge": image_size},
+                "resample": 3,
+                "do_center_crop": True,
+                "crop_size": {"height": image_size, "width": image_size},
+                "do_rescale": True,
+                "rescale_factor": 1 / 255,
+                "do_normalize": True,
+                "image_mean": list(OPENAI_CLIP_MEAN),
+                "image_std": list(OPENAI_CLIP_STD),
+                "do_convert_rgb": True,
+            },
+        )
+    return directory
+
+
+def save_tiny_siglip(directory: Path, *, seed: int = 0, image_size: int = TINY_IMAGE_SIZE) -> Path:
+    """Write a loadable random-init tiny ``SiglipModel`` directory (with preprocessor config).
+
+    Returns:
+        ``directory``.
+    """
+    from transformers import SiglipConfig, SiglipModel
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    vocab_size = save_tiny_tokenizer(directory)
+    config = SiglipConfig(
+        text_config={
+            "vocab_size": vocab_size,
+            "hidden_size": TINY_WIDTH,
+            "intermediate_size": 4 * TINY_WIDTH,
+            "num_hidden_layers": TINY_LAYERS,
+            "num_attention_heads": TINY_HEADS,
+            "max_position_embeddings": TINY_TEXT_POSITIONS,
+            "pad_token_id": 0,
+            "bos_token_id": 2,
+            "eos_token_id": 3,
+        },
+        vision_config={
+            "hidden_size": TINY_WIDTH,
+            "intermediate_size": 4 * TINY_WIDTH,
+            "num_hidden_layers": TINY_LAYERS,
+            "num_attention_heads": TINY_HEADS,
+            "image_size": image_size,
+            "patch_size": TINY_PATCH,
+        },
+    )
+    torch.manual_seed(seed)
+    SiglipModel(config).eval().save_pretrained(directory, safe_serialization=True)
+    _write_json(
+        directory / "preprocessor_config.json",
+        {
+            "image_processor_type": "SiglipImageProcessor",
+            "do_resize": True,
+            "size": {"height": image_size, "width": image_size},
+            "resample": 3,
+            "do_rescale": True,
+            "rescale_factor": 1 / 255,
+            "do_normalize": True,
+            "image_mean": list(STANDARD_MEAN),
+            "image_std": list(STANDARD_STD),
+        },
+    )
+    return directory
