@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 # Where the generated file lives unless --video says otherwise (outside the repository).
-DEFAULT_VIDEO = Path(os.environ.get("CHRONOLENS_BENCH_DIR", "/tmp/chronolens-bench")) / "decode_720p.mp4"
+BENCH_DIR = Path(os.environ.get("CHRONOLENS_BENCH_DIR", "/tmp/chronolens-bench"))
 FFMPEG = shutil.which("ffmpeg") or "/usr/bin/ffmpeg"
 # x264 speed/quality for generation: fast enough to build 10 minutes of 720p in a few minutes.
 GENERATE_PRESET = "veryfast"
@@ -39,8 +39,13 @@ INDEX_FPS = 1.0
 INDEX_SHORT_SIDE = 224
 
 
+def default_video_path(minutes: float = 10.0) -> Path:
+    """Where the generated benchmark file of a given length is cached by default."""
+    return BENCH_DIR / f"decode_720p_{minutes:g}min.mp4"
+
+
 def make_benchmark_video(
-    path: str | os.PathLike[str] = DEFAULT_VIDEO,
+    path: str | os.PathLike[str] | None = None,
     minutes: float = 10.0,
     size: tuple[int, int] = (1280, 720),
     fps: int = 30,
@@ -54,7 +59,8 @@ def make_benchmark_video(
     cost does not care).
 
     Args:
-        path: output ``.mp4``; written atomically (temp file, then rename).
+        path: output ``.mp4``, written atomically (temp file, then rename); default
+            ``default_video_path(minutes)``.
         minutes: video length in minutes.
         size: ``(width, height)`` in pixels.
         fps: constant frame rate.
@@ -63,7 +69,7 @@ def make_benchmark_video(
     Returns:
         The path of the (possibly cached) video.
     """
-    out = Path(path)
+    out = Path(path) if path is not None else default_video_path(minutes)
     if out.exists() and out.stat().st_size > 0:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -188,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be >= 1")
-    video = args.video or DEFAULT_VIDEO.with_name(f"decode_720p_{args.minutes:g}min.mp4")
+    video = args.video or default_video_path(args.minutes)
 
     t0 = time.perf_counter()
     path = make_benchmark_video(video, minutes=args.minutes)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import random
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.media import index_color, solid_frames
 
 # Set before transformers / huggingface_hub are imported anywhere in the test session.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -81,22 +82,6 @@ def _isolated_hf_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     cache = tmp_path_factory.getbasetemp() / "hf-cache"
     monkeypatch.setenv("HF_HOME", str(cache))
     monkeypatch.setenv("HF_HUB_CACHE", str(cache / "hub"))
-
-
-def solid_frames(
-    colors: list[tuple[int, int, int]], size: tuple[int, int] = (48, 64)
-) -> Iterator[np.ndarray]:
-    """Yield one solid-colour ``(H, W, 3)`` uint8 frame per entry of ``colors``."""
-    h, w = size
-    for color in colors:
-        frame = np.empty((h, w, 3), dtype=np.uint8)
-        frame[:] = color
-        yield frame
-
-
-def index_color(i: int) -> tuple[int, int, int]:
-    """A colour that encodes the integer ``i`` (0..4095) exactly and survives lossless coding."""
-    return ((i * 37) % 256, (i // 7) % 256, (i * 5 + 11) % 256)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from chronolens.encoders import registry as registry_module
 from chronolens.encoders.builtin import BUILTIN_MODELS, BuiltinModel, builtin_directory
 from chronolens.encoders.registry import LoadOptions, list_schemes
 from chronolens.errors import ChronolensError, MissingDependencyError, ModelNotFoundError
-from encoders.tiny import TINY_PROJECTION, save_tiny_clip
+from tests.encoders.tiny import TINY_PROJECTION, save_tiny_clip
 
 
 def test_list_encoders_has_every_scheme_and_the_builtin() -> None:
@@ -25,7 +25,7 @@ def test_list_encoders_has_every_scheme_and_the_builtin() -> None:
     } <= set(entries)
     assert all(entry.description and "\n" not in entry.description for entry in entries.values())
     assert entries["openclip:<arch>/<tag>"].available is False
-    assert [spec.scheme for spec in list_schemes()] == ["builtin", "hf", "openclip"]
+    assert {"builtin", "hf", "openclip"} <= {spec.scheme for spec in list_schemes()}  # tests may add more
 
 
 def test_unknown_scheme_lists_choices_and_closest() -> None:

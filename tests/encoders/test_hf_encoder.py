@@ -15,7 +15,7 @@ from chronolens.encoders import Encoder, load_encoder
 from chronolens.encoders import precision as precision_module
 from chronolens.encoders.hf import HFEncoder
 from chronolens.errors import ModelNotFoundError
-from encoders.tiny import TINY_PROJECTION, TINY_TEXT_POSITIONS, TINY_WIDTH, save_tiny_clip, save_tiny_siglip
+from tests.encoders.tiny import TINY_PROJECTION, TINY_TEXT_POSITIONS, TINY_WIDTH, save_tiny_clip, save_tiny_siglip
 
 TEXTS = [
     "a red car",

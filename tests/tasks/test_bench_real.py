@@ -21,10 +21,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "encoders"))
-    from tiny import save_tiny_clip  # type: ignore[import-not-found]
+    from tests.encoders.tiny import save_tiny_clip
 
     root = tmp_path_factory.mktemp("synth")
     generate(

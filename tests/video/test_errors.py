@@ -10,7 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from video_helpers import frame_indices
+from tests.video.video_helpers import frame_indices
 
 from chronolens.errors import DecodeError
 from chronolens.video import Keyframes, UniformN, iter_frames, probe, read_frames

@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from video_helpers import frame_indices
+from tests.video.video_helpers import frame_indices
 
 from chronolens.video import Keyframes, probe, read_frames
 from chronolens.video.transform import coded_size, normalize_rotation, rotate_upright
@@ -114,7 +114,7 @@ def test_display_matrix_rotation_gives_upright_frames(
 
 
 def test_nonzero_start_pts_reported_from_zero(tmp_path: Path) -> None:
-    from conftest import index_color, solid_frames
+    from tests.media import index_color, solid_frames
 
     colours = [index_color(i) for i in range(30)]
     path = _write(tmp_path / "offset.mkv", list(solid_frames(colours)), pts_offset=14)  # starts at 1.4 s

@@ -7,7 +7,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from video_helpers import fixed_fps_targets, naive_select
+from tests.video.video_helpers import fixed_fps_targets, naive_select
 
 from chronolens.video import FixedFps, Keyframes, UniformN, read_frames, write_video
 from chronolens.video import reader as reader_module

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from video_helpers import fixed_fps_targets, frame_indices, naive_select
+from tests.video.video_helpers import fixed_fps_targets, frame_indices, naive_select
 
 from chronolens.video import FixedFps, UniformN, iter_frames, read_frames
 
@@ -102,3 +102,12 @@ def test_bad_batch_size_rejected(make_video: Callable[..., Path]) -> None:
     path = make_video(n_frames=5)
     with pytest.raises(ValueError, match="batch_size"):
         list(iter_frames(path, batch_size=0))
+
+
+def test_frames_at_returns_the_frame_shown_at_each_instant(make_video: Callable[..., Path]) -> None:
+    from chronolens.video import frames_at
+
+    path = make_video(n_frames=25, fps=10)  # 2.5 s, frame i shown on [i/10, (i+1)/10)
+    frames = frames_at(path, [1.25, 0.0, 2.49, 1.21, 99.0])
+    assert frame_indices(frames.images) == [0, 12, 24]  # 1.21 and 1.25 share frame 12; 99 s -> last
+    np.testing.assert_allclose(frames.timestamps, [0.0, 1.2, 2.4], atol=1e-6)

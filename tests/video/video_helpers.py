@@ -7,8 +7,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-
-from conftest import index_color
+from tests.media import index_color
 
 # Largest frame index the colour code is decoded for in these tests.
 MAX_INDEX = 4096

@@ -74,12 +74,12 @@ def _builtin_clip_run(args: argparse.Namespace) -> int:
         "metrics": result.metrics,
     }
     if args.json:
-        print(json.dumps(summary, indent=2))  # noqa: T201 - the CLI owns stdout
+        print(json.dumps(summary, indent=2))
     else:
-        print(f"model written to {result.model_dir}")  # noqa: T201
+        print(f"model written to {result.model_dir}")
         for name, value in sorted(result.metrics.items()):
-            print(f"  {name}: {value:.4f}")  # noqa: T201
-        print(f"  training wall time: {result.train.wall_s / 60:.1f} min")  # noqa: T201
+            print(f"  {name}: {value:.4f}")
+        print(f"  training wall time: {result.train.wall_s / 60:.1f} min")
     return 0
 
 

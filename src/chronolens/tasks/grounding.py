@@ -77,10 +77,13 @@ class GroundingConfig:
     context_seconds: float | None = None  # "outside" is this far either side of a window (None: all)
     nms_iou: float = 0.3  # temporal NMS: drop windows overlapping a kept one above this IoU (reference)
     clip_length: float = 2.0  # seconds per saliency clip of the result (QVHighlights convention)
+    flat_tolerance: float = 1e-6  # a curve whose range is within this is flat: the whole video matches
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.sigma_seconds) and self.sigma_seconds >= 0):
             raise ValueError(f"GroundingConfig.sigma_seconds must be >= 0, got {self.sigma_seconds}")
+        if not (math.isfinite(self.flat_tolerance) and self.flat_tolerance >= 0):
+            raise ValueError(f"GroundingConfig.flat_tolerance must be >= 0, got {self.flat_tolerance}")
         if not self.smooth_truncate > 0:
             raise ValueError(f"GroundingConfig.smooth_truncate must be > 0, got {self.smooth_truncate}")
         if not (math.isfinite(self.rise_threshold) and self.rise_threshold >= 0):
@@ -319,6 +322,14 @@ def ground(
     if sim.size == 0:
         return GroundingResult(
             windows=(), saliency=(0.0,), clip_length=cfg.clip_length, duration=float(duration)
+        )
+    if float(sim.max() - sim.min()) <= cfg.flat_tolerance:
+        # Nothing stands out: every window scores the same, and the honest answer is the whole video.
+        return GroundingResult(
+            windows=(Moment(0.0, float(duration), 0.0),),  # no contrast: static score 0
+            saliency=tuple(query_saliency(sim, ts, duration, clip_length=cfg.clip_length).tolist()),
+            clip_length=cfg.clip_length,
+            duration=float(duration),
         )
     props = propose(sim, ts, duration, cfg)
     sample_start, sample_end = sample_intervals(ts, duration)

@@ -1,10 +1,11 @@
 """Reading, sampling and writing video frames (PyAV)."""
 
-from chronolens.video.reader import Frames, Resize, VideoInfo, iter_frames, probe, read_frames
-from chronolens.video.sampling import FixedFps, Keyframes, Sampling, UniformN, parse_sampling
+from chronolens.video.reader import Frames, Resize, VideoInfo, frames_at, iter_frames, probe, read_frames
+from chronolens.video.sampling import AtTimes, FixedFps, Keyframes, Sampling, UniformN, parse_sampling
 from chronolens.video.writer import write_video
 
 __all__ = [
+    "AtTimes",
     "FixedFps",
     "Frames",
     "Keyframes",
@@ -12,6 +13,7 @@ __all__ = [
     "Sampling",
     "UniformN",
     "VideoInfo",
+    "frames_at",
     "iter_frames",
     "parse_sampling",
     "probe",

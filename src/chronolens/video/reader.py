@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -30,7 +30,7 @@ import av
 import numpy as np
 
 from chronolens.errors import DecodeError
-from chronolens.video.sampling import FixedFps, Keyframes, Sampling
+from chronolens.video.sampling import AtTimes, FixedFps, Keyframes, Sampling
 from chronolens.video.seek import (
     TIMESTAMP_EPS_S,
     KeyframeIndex,
@@ -40,7 +40,7 @@ from chronolens.video.seek import (
 )
 from chronolens.video.transform import coded_size, display_size, frame_to_rgb, normalize_rotation
 
-__all__ = ["Frames", "Resize", "VideoInfo", "iter_frames", "probe", "read_frames"]
+__all__ = ["Frames", "Resize", "VideoInfo", "frames_at", "iter_frames", "probe", "read_frames"]
 
 logger = logging.getLogger(__name__)
 
@@ -546,3 +546,20 @@ def read_frames(
         images=np.concatenate([b.images for b in batches]),
         timestamps=np.concatenate([b.timestamps for b in batches]),
     )
+
+
+def frames_at(path: str | os.PathLike[str], times: Sequence[float], *, size: Resize = None) -> Frames:
+    """The frames displayed at the given instants (each frame once), e.g. for thumbnails.
+
+    Args:
+        path: a video file.
+        times: seconds from the start of the video; instants past the end give the last frame.
+        size: resize on decode, see ``iter_frames``.
+
+    Returns:
+        The selected frames in time order; fewer than ``len(times)`` when instants share a frame.
+
+    Raises:
+        DecodeError: see ``iter_frames``.
+    """
+    return read_frames(path, sampling=AtTimes(times=tuple(float(t) for t in times)), size=size)

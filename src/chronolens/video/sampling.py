@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["FixedFps", "Keyframes", "Sampling", "UniformN", "parse_sampling"]
+__all__ = ["AtTimes", "FixedFps", "Keyframes", "Sampling", "UniformN", "parse_sampling"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -51,7 +51,24 @@ class Keyframes:
         return "keyframes"
 
 
-Sampling = FixedFps | UniformN | Keyframes
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AtTimes:
+    """The frames displayed at given instants (thumbnails, spot checks); not a library policy."""
+
+    times: tuple[float, ...]  # seconds from the start of the video, any order, >= 0
+
+    def __post_init__(self) -> None:
+        if not self.times:
+            raise ValueError("AtTimes.times must not be empty")
+        if any(not (math.isfinite(t) and t >= 0) for t in self.times):
+            raise ValueError(f"AtTimes.times must be finite and >= 0, got {self.times!r}")
+
+    @property
+    def spec(self) -> str:
+        return f"times:{len(self.times)}"
+
+
+Sampling = FixedFps | UniformN | Keyframes | AtTimes
 
 
 def parse_sampling(spec: str) -> Sampling:

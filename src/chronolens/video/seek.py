@@ -23,7 +23,7 @@ from typing import Generic, TypeVar
 import av
 import numpy as np
 
-from chronolens.video.sampling import FixedFps, Sampling, UniformN
+from chronolens.video.sampling import AtTimes, FixedFps, Sampling, UniformN
 
 __all__ = [
     "TIMESTAMP_EPS_S",
@@ -99,7 +99,7 @@ def scan_keyframes(
 
 
 def sampling_targets(sampling: Sampling, duration: float) -> np.ndarray:
-    """The instants (seconds) a fixed-fps or uniform policy samples over ``[0, duration)``.
+    """The instants (seconds) a fixed-fps, uniform or at-times policy samples over ``[0, duration)``.
 
     Args:
         sampling: ``FixedFps`` (``k / fps`` for every ``k`` with ``k / fps < duration``) or ``UniformN``
@@ -116,7 +116,9 @@ def sampling_targets(sampling: Sampling, duration: float) -> np.ndarray:
         if duration <= 0:
             return np.zeros(1, dtype=np.float64)
         return (np.arange(sampling.n, dtype=np.float64) + 0.5) * (duration / sampling.n)
-    raise TypeError(f"sampling_targets needs FixedFps or UniformN, got {sampling!r}")
+    if isinstance(sampling, AtTimes):
+        return np.unique(np.asarray(sampling.times, dtype=np.float64))  # sorted, each instant once
+    raise TypeError(f"sampling_targets needs FixedFps, UniformN or AtTimes, got {sampling!r}")
 
 
 class TargetSelector(Generic[T]):

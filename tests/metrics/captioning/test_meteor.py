@@ -173,15 +173,21 @@ def test_hung_process_times_out_and_is_replaced(jar_dir: Path) -> None:
 
 
 def test_forked_child_starts_its_own_process(jar_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with _scorer(jar_dir) as scorer:
-        parent_process = scorer._process
-        assert parent_process is not None
-        monkeypatch.setattr(os, "getpid", lambda: parent_process.owner_pid + 1)  # as seen in a child
-        _assert_scores(scorer.score({"x": ["a dog"]}, {"x": ["dog"]}), (1.0, [1.0]))
-        assert scorer.starts == 2 and scorer._process is not parent_process
-        assert parent_process.alive()  # the parent's process is left alone
-        monkeypatch.undo()
-        parent_process.close()
+    scorer = _scorer(jar_dir).start()
+    parent_process = scorer._process
+    assert parent_process is not None
+    monkeypatch.setattr(os, "getpid", lambda: parent_process.owner_pid + 1)  # as seen in a child
+    _assert_scores(scorer.score({"x": ["a dog"]}, {"x": ["dog"]}), (1.0, [1.0]))
+    child_process = scorer._process
+    assert scorer.starts == 2 and child_process is not None and child_process is not parent_process
+    assert parent_process.alive()  # the parent's process is left alone ...
+    parent_process.close()  # ... even by what an atexit hook in the child would do
+    assert parent_process.alive()
+    scorer.close()  # the child's own process is killed
+    assert not child_process.alive()
+    monkeypatch.undo()
+    parent_process.close()
+    assert not parent_process.alive()
 
 
 def test_concurrent_callers_share_one_process(jar_dir: Path) -> None:

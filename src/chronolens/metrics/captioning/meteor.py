@@ -189,6 +189,8 @@ class _JarProcess:
         return out
 
     def close(self) -> None:
+        if self.owner_pid != os.getpid():
+            return  # a forked child (e.g. at its atexit) must not kill its parent's jar
         if self.process.stdin is not None:
             with contextlib.suppress(OSError, ValueError):
                 self.process.stdin.close()
@@ -252,10 +254,13 @@ class MeteorScorer:
             ChronolensError: when java or the jar is not available.
         """
         java = shutil.which("java")
+        if java is None:
+            raise ChronolensError("METEOR unavailable: java not found on PATH")
         path = Path(jar) if jar is not None else find_meteor_jar()
-        if java is None or path is None or not path.is_file():
-            reason = meteor_unavailable_reason() or f"METEOR skipped: {path} is not a file"
-            raise ChronolensError(reason)
+        if path is None:
+            raise ChronolensError(f"METEOR unavailable: {_JAR_NAME} not found (set {METEOR_JAR_ENV})")
+        if not path.is_file():
+            raise ChronolensError(f"METEOR unavailable: {path} is not a file")
         path = path.resolve()
         return cls(meteor_command(java, path), cwd=path.parent, timeout_s=timeout_s)
 

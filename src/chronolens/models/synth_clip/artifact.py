@@ -27,6 +27,7 @@ MODEL_CARD = "README.md"
 _RESAMPLE_BICUBIC = 3  # PIL.Image.BICUBIC, as CLIPImageProcessor stores it
 # transformers 5 records its internal backend class; the portable name loads in 4.x and 5.x alike.
 _PORTABLE_TOKENIZER_CLASS = "PreTrainedTokenizerFast"
+_FILE_MODE = 0o644  # rw-r--r--
 
 
 def preprocessor_config(image_size: int) -> dict[str, Any]:
@@ -84,6 +85,9 @@ def save_artifact(
     )
     if model_card is not None:
         (tmp / MODEL_CARD).write_text(model_card, encoding="utf-8")
+    for path in tmp.iterdir():
+        # safetensors writes owner-only files; shipped package data must be world-readable.
+        path.chmod(_FILE_MODE)
     old = out.with_name(f".{out.name}.old")
     if out.exists():
         if old.exists():

@@ -44,10 +44,10 @@ class BuiltinClipConfig:
     """Everything that determines a ``builtin:synth-clip`` training run."""
 
     model: SynthClipConfig = field(default_factory=SynthClipConfig)  # architecture
-    steps: int = 400  # optimizer steps
-    batch_size: int = 64  # pairs per step (contrastive negatives come from the same batch)
-    lr: float = 2e-3  # peak learning rate
-    warmup_steps: int = 30  # linear warmup steps
+    steps: int = 3000  # optimizer steps
+    batch_size: int = 96  # pairs per step (contrastive negatives come from the same batch)
+    lr: float = 5e-4  # peak learning rate (2e-3 collapsed both towers to constant embeddings)
+    warmup_steps: int = 50  # linear warmup steps
     weight_decay: float = 0.1  # AdamW decay on weight matrices
     seed: int = 0  # model init, batch sampling
     sample_fps: float = 1.0  # frames decoded per second of training video (inference default: 1)
@@ -55,7 +55,7 @@ class BuiltinClipConfig:
     scene_text_prob: float = 0.15  # P(text = scene caption) for a frame with an active event
     video_text_prob: float = 0.15  # P(text = video caption) for a frame with an active event
     idle_video_text_prob: float = 0.4  # P(text = video caption) for a frame with no event (else scene)
-    checkpoint_every: int = 50  # steps between checkpoints
+    checkpoint_every: int = 250  # steps between checkpoints
     max_videos: int | None = None  # cap on train videos (quick experiments); None = all
     threads: int = 2  # torch intra-op threads
     progress: bool = True  # tqdm bars
