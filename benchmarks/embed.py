@@ -44,32 +44,13 @@ _VOCAB_TEXT = (
     "door red green blue yellow black white big small walks runs jumps sits opens puts takes holds "
     "throws falls kitchen street park room beach night day water tree house"
 )
-_WORDS: tuple[str, ...] = tuple(_VOCAB_TEXT.split())
-_SPECIAL = ("<pad>", "<unk>", "<bos>", "<eos>")
 
 
 def _save_tokenizer(directory: Path, max_length: int) -> None:
-    """A lower-casing word-level tokenizer framed as ``<bos> ... <eos>`` (ids 0..3 are special)."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
+    """A lower-casing word-level tokenizer framed as ``<bos> ... <eos>`` (the builtin model's kind)."""
+    from chronolens.models.synth_clip.tokenizer import build_tokenizer
 
-    vocab = {token: i for i, token in enumerate(_SPECIAL)}
-    for word in _WORDS:
-        vocab.setdefault(word, len(vocab))
-    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tokenizer.normalizer = normalizers.Lowercase()
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="<bos> $A <eos>", special_tokens=[("<bos>", 2), ("<eos>", 3)]
-    )
-    PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        bos_token="<bos>",
-        eos_token="<eos>",
-        pad_token="<pad>",
-        unk_token="<unk>",
-        model_max_length=max_length,
-    ).save_pretrained(directory)
+    build_tokenizer([_VOCAB_TEXT], max_length=max_length).save_pretrained(directory)
 
 
 def make_vitb32_encoder_dir(path: Path, *, seed: int = SEED) -> Path:
@@ -141,7 +122,7 @@ def _throughput(
 
 
 def _random_texts(count: int, rng: np.random.Generator) -> list[str]:
-    return [" ".join(rng.choice(_WORDS, size=int(rng.integers(3, 12)))) for _ in range(count)]
+    return [" ".join(rng.choice(_VOCAB_TEXT.split(), size=int(rng.integers(3, 12)))) for _ in range(count)]
 
 
 def _ranking_agreement(

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.encoders.tiny import TINY_PROJECTION, save_tiny_clip
 
 from chronolens.encoders import builtin, list_encoders, load_encoder, register_scheme
 from chronolens.encoders import registry as registry_module
 from chronolens.encoders.builtin import BUILTIN_MODELS, BuiltinModel, builtin_directory
 from chronolens.encoders.registry import LoadOptions, list_schemes
 from chronolens.errors import ChronolensError, MissingDependencyError, ModelNotFoundError
-from tests.encoders.tiny import TINY_PROJECTION, save_tiny_clip
 
 
 def test_list_encoders_has_every_scheme_and_the_builtin() -> None:

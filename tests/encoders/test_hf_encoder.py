@@ -10,12 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tests.encoders.tiny import (
+    TINY_PROJECTION,
+    TINY_TEXT_POSITIONS,
+    TINY_WIDTH,
+    save_tiny_clip,
+    save_tiny_siglip,
+)
 
 from chronolens.encoders import Encoder, load_encoder
 from chronolens.encoders import precision as precision_module
 from chronolens.encoders.hf import HFEncoder
 from chronolens.errors import ModelNotFoundError
-from tests.encoders.tiny import TINY_PROJECTION, TINY_TEXT_POSITIONS, TINY_WIDTH, save_tiny_clip, save_tiny_siglip
 
 TEXTS = [
     "a red car",

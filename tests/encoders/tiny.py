@@ -37,33 +37,16 @@ TINY_TEXT_POSITIONS = 16  # max tokens
 
 
 def save_tiny_tokenizer(directory: Path, *, max_length: int = TINY_TEXT_POSITIONS) -> int:
-    """Write a lower-casing word-level tokenizer with ``<bos> ... <eos>`` framing.
+    """Write a lower-casing word-level tokenizer with ``<bos> ... <eos>`` framing (the builtin model's kind).
 
     Returns:
         Its vocabulary size.
     """
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
+    from chronolens.models.synth_clip.tokenizer import build_tokenizer
 
-    vocab = {token: i for i, token in enumerate(SPECIAL_TOKENS)}
-    for word in TINY_WORDS:
-        vocab.setdefault(word, len(vocab))
-    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tokenizer.normalizer = normalizers.Lowercase()
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="<bos> $A <eos>", special_tokens=[("<bos>", vocab["<bos>"]), ("<eos>", vocab["<eos>"])]
-    )
-    wrapped = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        bos_token="<bos>",
-        eos_token="<eos>",
-        pad_token="<pad>",
-        unk_token="<unk>",
-        model_max_length=max_length,
-    )
-    wrapped.save_pretrained(directory)
-    return len(vocab)
+    tokenizer = build_tokenizer([" ".join(TINY_WORDS)], max_length=max_length)
+    tokenizer.save_pretrained(directory)
+    return len(tokenizer)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

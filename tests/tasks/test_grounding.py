@@ -66,6 +66,28 @@ def naive_ground(
 
     starts, ends = sample_intervals(ts, duration)
     windows, scores = [], []
+
+    def static_score(k: int, j: int) -> float:
+        n = j - k
+        inside = sim[k:j]
+        lo, hi = (0, t) if context is None else (max(k - context, 0), min(j + context, t))
+        outside = np.concatenate([sim[lo:k], sim[j:hi]])
+        mean_out = outside.mean() if outside.size else inside.mean()
+        if cfg.static_weighting == "balance":
+            weight = math.sqrt(n * outside.size / (n + outside.size))
+        else:
+            weight = (n * step) ** cfg.length_exponent
+        return float((inside.mean() - mean_out) * weight)
+
+    if cfg.window_start == "transition":
+        # Each (k, j) is its own window [k, j); the rise into k only adds to its score.
+        for k in range(t):
+            for j in range(k + 1, t + 1):
+                if j - k in grid:
+                    windows.append((min(max(starts[k], 0.0), duration), min(max(ends[j - 1], 0.0), duration)))
+                    scores.append(cfg.dynamic_weight * (g[k] - g[rise_start(k)]) + static_score(k, j))
+        keep = _naive_nms(windows, scores, cfg.nms_iou, top_k)
+        return [(windows[c][0], windows[c][1], scores[c]) for c in keep]
     for i in range(t):
         for j in range(i + 1, t + 1):
             best = -math.inf
@@ -77,7 +99,11 @@ def naive_ground(
                 lo, hi = (0, t) if context is None else (max(k - context, 0), min(j + context, t))
                 outside = np.concatenate([sim[lo:k], sim[j:hi]])
                 mean_out = outside.mean() if outside.size else inside.mean()
-                static = (inside.mean() - mean_out) * (n * step) ** cfg.length_exponent
+                if cfg.static_weighting == "balance":
+                    weight = math.sqrt(n * outside.size / (n + outside.size))
+                else:
+                    weight = (n * step) ** cfg.length_exponent
+                static = (inside.mean() - mean_out) * weight
                 best = max(best, cfg.dynamic_weight * (g[k] - g[i]) + static)
             if best > -math.inf:
                 windows.append((min(max(starts[i], 0.0), duration), min(max(ends[j - 1], 0.0), duration)))
@@ -89,6 +115,9 @@ def naive_ground(
 CONFIGS = [
     GroundingConfig(),
     GroundingConfig(length_exponent=0.0, nms_iou=0.5, max_length_seconds=9.0),
+    GroundingConfig(static_weighting="balance"),
+    GroundingConfig(static_weighting="balance", context_seconds=3.0, max_rise_seconds=1.0),
+    GroundingConfig(static_weighting="balance", window_start="transition"),
     GroundingConfig(sigma_seconds=2.0, smooth_truncate=2.0, max_rise_seconds=2.0, context_seconds=4.0),
     GroundingConfig(rise_threshold=0.01, dynamic_weight=0.3, min_length_seconds=2.0, length_ratio=1.5),
 ]

@@ -83,7 +83,7 @@ def _open_library(
 
 
 def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
-    from chronolens.data.atomic import write_text_atomic
+    from chronolens.atomic import write_text_atomic
 
     write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in records))
     logger.info("wrote %d predictions to %s", len(records), path)

@@ -17,6 +17,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from chronolens.atomic import write_text_atomic
 from chronolens.timebase import Moment, Span
 
 __all__ = ["ReportItem", "jpeg_bytes", "render_report", "write_report"]
@@ -147,9 +148,4 @@ def write_report(
     path: str | os.PathLike[str], items: Sequence[ReportItem], *, title: str, summary: Sequence[str] = ()
 ) -> Path:
     """Write the report atomically and return its path."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    tmp.write_text(render_report(items, title=title, summary=summary), encoding="utf-8")
-    os.replace(tmp, out)
-    return out
+    return write_text_atomic(path, render_report(items, title=title, summary=summary))

@@ -8,11 +8,11 @@ else raises ``EncoderMismatchError`` naming the difference and the remedy.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from chronolens.atomic import write_text_atomic
 from chronolens.errors import EncoderMismatchError, LibraryError
 
 __all__ = ["MANIFEST_FORMAT", "Manifest", "decoder_versions", "read_manifest", "write_manifest"]
@@ -120,10 +120,4 @@ def read_manifest(path: Path) -> Manifest:
 
 def write_manifest(path: Path, manifest: Manifest) -> None:
     """Write ``manifest.json`` atomically (temp file, fsync, rename)."""
-    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(asdict(manifest), fh, indent=2, sort_keys=True)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(asdict(manifest), indent=2, sort_keys=True) + "\n")

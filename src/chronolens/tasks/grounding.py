@@ -59,6 +59,15 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEFAULT_TOP_K = 10  # windows returned by default (QVHighlights evaluates up to 10)
+# How the static contrast (mean inside - mean outside) is weighted by the window's size:
+# "length" multiplies by (length in s) ** length_exponent; "balance" multiplies by
+# sqrt(n_in * n_out / n_context), which makes the score the two-sample t-like statistic of a
+# step (inside vs outside levels) and so prefers windows whose edges match the curve's edges.
+STATIC_WEIGHTINGS = ("length", "balance")
+# Where a reported window starts: "rise" (TFVTG: the dynamic phase is part of the event) or
+# "transition" (the dynamic phase is evidence that the event starts at k, but lies before it:
+# right for abrupt onsets, where smoothing makes the rise begin before the event does).
+WINDOW_STARTS = ("rise", "transition")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +80,8 @@ class GroundingConfig:
     max_rise_seconds: float | None = None  # longest dynamic phase in seconds (None: the whole rise)
     dynamic_weight: float = 1.0  # weight of the dynamic score against the static score
     length_exponent: float = 0.5  # static score x (static length in s) ** this; 0 is TFVTG's plain mean
+    static_weighting: str = "length"  # size weighting of the static contrast, see STATIC_WEIGHTINGS
+    window_start: str = "rise"  # where a reported window starts, see WINDOW_STARTS
     min_length_seconds: float = 0.0  # shortest static phase (rounded up to >= 1 sample)
     max_length_seconds: float = 150.0  # longest static phase (QVHighlights' longest window)
     length_ratio: float = 1.1  # growth factor of the static-length grid once steps exceed 1 sample
@@ -93,6 +104,15 @@ class GroundingConfig:
             raise ValueError(f"GroundingConfig.max_rise_seconds must be >= 0, got {self.max_rise_seconds}")
         if not (math.isfinite(self.dynamic_weight) and self.dynamic_weight >= 0):
             raise ValueError(f"GroundingConfig.dynamic_weight must be >= 0, got {self.dynamic_weight}")
+        if self.static_weighting not in STATIC_WEIGHTINGS:
+            raise ValueError(
+                f"GroundingConfig.static_weighting must be one of {STATIC_WEIGHTINGS}, "
+                f"got {self.static_weighting!r}"
+            )
+        if self.window_start not in WINDOW_STARTS:
+            raise ValueError(
+                f"GroundingConfig.window_start must be one of {WINDOW_STARTS}, got {self.window_start!r}"
+            )
         if not (math.isfinite(self.length_exponent) and 0 <= self.length_exponent <= 1):
             raise ValueError(f"GroundingConfig.length_exponent must be in [0, 1], got {self.length_exponent}")
         if not self.min_length_seconds >= 0:
@@ -268,7 +288,10 @@ def propose(
             )  # (m,) samples in the context outside the window
             outside = np.divide(hi - lo - inside, out_n, out=inside / n, where=out_n > 0)
         contrast = inside / n - outside  # (m,) mean inside minus mean outside
-        if config.length_exponent:
+        if config.static_weighting == "balance":
+            n_out = (t - n) if context is None else out_n  # samples outside (scalar or (m,))
+            contrast = contrast * np.sqrt(n * n_out / (n + n_out + 1e-12))
+        elif config.length_exponent:
             contrast = contrast * (n * step) ** config.length_exponent
         scores.append(dynamic[:m] + contrast)
     sizes = np.array([t - n + 1 for n in grid], dtype=np.int64)
@@ -335,7 +358,9 @@ def ground(
     sample_start, sample_end = sample_intervals(ts, duration)
 
     def windows_of(idx: np.ndarray) -> np.ndarray:
-        start, _, end = props.decode(idx)
+        start, transition, end = props.decode(idx)
+        if cfg.window_start == "transition":
+            start = transition
         lo = np.clip(sample_start[start], 0.0, duration)  # (n,) seconds
         hi = np.clip(sample_end[end - 1], 0.0, duration)  # (n,)
         return np.stack([lo, hi], axis=1)  # (n, 2)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from chronolens.data.atomic import write_text_atomic
+from chronolens.atomic import write_text_atomic
 from chronolens.errors import FormatError
 
 __all__ = ["CharadesRecord", "format_charades_line", "read_charades_sta", "write_charades_sta"]

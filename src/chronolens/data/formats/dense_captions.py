@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from chronolens.data.atomic import write_json_atomic
+from chronolens.atomic import write_json_atomic
 from chronolens.errors import FormatError
 
 __all__ = ["DenseCaptionRecord", "read_dense_captions", "write_dense_captions"]

@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from chronolens.data.atomic import write_text_atomic
+from chronolens.atomic import write_text_atomic
 from chronolens.errors import FormatError
 
 __all__ = ["QVH_CLIP_LENGTH", "QVHRecord", "read_qvhighlights", "relevant_clip_ids", "write_qvhighlights"]

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from chronolens.data.atomic import write_json_atomic
+from chronolens.atomic import write_json_atomic
 from chronolens.errors import FormatError
 
 __all__ = ["read_retrieval_pairs", "write_retrieval_pairs"]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chronolens.data.atomic import write_json_atomic
+from chronolens.atomic import write_json_atomic
 from chronolens.errors import FormatError
 
 __all__ = [

@@ -20,7 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from chronolens.data.atomic import write_json_atomic
+from chronolens.atomic import write_json_atomic
 from chronolens.data.synth.scene import SynthBackground, SynthDataset, SynthEvent, SynthObject, SynthVideo
 from chronolens.errors import FormatError
 

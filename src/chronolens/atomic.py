@@ -27,6 +27,8 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())  # the rename must never expose a file whose data is not on disk
         Path(tmp).chmod(_FILE_MODE)  # mkstemp creates 0600; give the file ordinary permissions
         os.replace(tmp, out)
     except BaseException:
