@@ -6,8 +6,8 @@
    (mean inside minus mean outside) by prefix sums in row blocks, no transition search, then its
    argmax. The baseline is skipped where it needs more than ``--naive-max-pairs`` pairs.
 2. Quality: ``run_synth_bench`` on a synthetic split with finders {"simple": the core loop's
-   ``find_moments``, "tfvtg": ``tfvtg_finder``}; runs only when ``builtin:synth-clip``'s weights
-   exist (``--data`` / ``--split`` choose the dataset).
+   ``find_moments``, "grounder": ``tfvtg_finder`` (default settings)}; runs only when
+   ``builtin:synth-clip``'s weights exist (``--data`` / ``--split`` choose the dataset).
 
 Usage::
 
@@ -98,7 +98,7 @@ def quality(data: str, split: str) -> None:
     report = run_synth_bench(
         data,
         config=SynthBenchConfig(split=split),
-        finders={"simple": lambda s, t, d, k: find_moments(s, t, d, top_k=k), "tfvtg": tfvtg_finder},
+        finders={"simple": lambda s, t, d, k: find_moments(s, t, d, top_k=k), "grounder": tfvtg_finder},
     )
     print(format_report(report))
 

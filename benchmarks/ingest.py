@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from decode import DEFAULT_VIDEO, make_benchmark_video, time_decode
+from decode import BENCH_DIR, default_video_path, make_benchmark_video, time_decode
 from embed import make_vitb32_encoder_dir
 
 GOAL_RATIO = 1.05  # index wall / (decode + embed)
 INDEX_FPS = 1.0  # the library's default sampling
-DEFAULT_MODEL_DIR = DEFAULT_VIDEO.parent / "vitb32-random"
+DEFAULT_MODEL_DIR = BENCH_DIR / "vitb32-random"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,9 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from chronolens.library import IngestConfig, Library
     from chronolens.video import FixedFps, read_frames
 
-    video = make_benchmark_video(
-        args.video or DEFAULT_VIDEO.with_name(f"decode_720p_{args.minutes:g}min.mp4"), minutes=args.minutes
-    )
+    video = make_benchmark_video(args.video or default_video_path(args.minutes), minutes=args.minutes)
     encoder = load_encoder(f"hf:{make_vitb32_encoder_dir(args.model_dir)}")
     batch = IngestConfig().batch_size
     print(f"video: {video} ({video.stat().st_size / 1e6:.1f} MB); encoder: {encoder.name} (D={encoder.dim})")

@@ -61,7 +61,7 @@ def test_bench_cli_json_is_one_object(tiny_split: Path, capsys: pytest.CaptureFi
     assert main(["-q", "bench", "synth", "--data", str(tiny_split), "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["split"] == "test" and payload["n_videos"] == 4
-    assert {"tfvtg", "simple", "random"} <= set(payload["moments"]["all"])
+    assert {"grounder", "tfvtg-paper", "simple", "random"} <= set(payload["moments"]["all"])
 
 
 def test_clip_saliency_means_samples_per_clip_and_fills_gaps() -> None:

@@ -135,10 +135,8 @@ def test_builtin_without_weights_says_how_to_build(tmp_path: Path, monkeypatch: 
     (tmp_path / "synth-clip").mkdir()  # an empty directory is still "not built"
     with pytest.raises(ModelNotFoundError) as info:
         load_encoder("builtin:synth-clip")
-    assert (
-        str(info.value)
-        == "builtin:synth-clip weights are not built yet; run `chronolens train builtin-clip ...`"
-    )
+    record = BUILTIN_MODELS["synth-clip"]
+    assert str(info.value) == f"builtin:synth-clip weights are not built yet; run `{record.build_command}`"
     entry = next(e for e in list_encoders() if e.name == "builtin:synth-clip")
     assert entry.available is False and "not built yet" in entry.description
 

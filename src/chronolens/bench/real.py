@@ -11,36 +11,28 @@ A video is found in ``--videos`` by its file name without extension (``vid``).
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from chronolens.encoders.registry import encoder_slug
 from chronolens.errors import ChronolensError
 from chronolens.tasks.grounding import DEFAULT_TOP_K, GroundingConfig, ground_query
 from chronolens.tasks.results import GroundingResult
 
 __all__ = [
     "CHARADES_IOUS",
-    "add_arguments_charades",
-    "add_arguments_qvhighlights",
     "run_charades_bench",
-    "run_from_args",
     "run_qvhighlights_bench",
 ]
 
 logger = logging.getLogger(__name__)
 
 CHARADES_IOUS = (0.3, 0.5, 0.7)  # the IoU thresholds Charades-STA papers report R1 at
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
 
 
 def _video_files(videos_dir: Path) -> dict[str, Path]:
@@ -78,7 +70,7 @@ def _open_library(
     from chronolens.library import Library
     from chronolens.video.sampling import FixedFps
 
-    root = Path(library_dir) if library_dir else videos_dir / ".chronolens-bench" / _slug(model)
+    root = Path(library_dir) if library_dir else videos_dir / ".chronolens-bench" / encoder_slug(model)
     return Library.open(root, model=model, sampling=FixedFps(fps=fps))
 
 
@@ -207,64 +199,3 @@ def run_charades_bench(
     metrics["mIoU"] = 100.0 * float(np.mean(ious))
     metrics["n_queries"] = len(predictions)
     return metrics
-
-
-def _common_arguments(parser: argparse.ArgumentParser, annotations_help: str) -> None:
-    parser.add_argument("--videos", required=True, help="directory of the dataset's videos (<vid>.<ext>)")
-    parser.add_argument("--annotations", required=True, help=annotations_help)
-    parser.add_argument("--model", required=True, help="encoder name, e.g. hf:openai/clip-vit-base-patch32")
-    parser.add_argument("--library", help="library dir (default: VIDEOS/.chronolens-bench/<model>)")
-    parser.add_argument("--out", help="prediction jsonl (default: beside the annotations, *_preds.jsonl)")
-    parser.add_argument("--fps", type=float, default=1.0, help="indexing sample rate (default 1.0)")
-    parser.add_argument("--composite", action="store_true", help="split composite queries (then/after/while)")
-    parser.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
-
-
-def add_arguments_qvhighlights(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``qvhighlights`` to ``chronolens bench``'s subparsers; returns the new parser."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "qvhighlights",
-        help="moment retrieval + highlights on QVHighlights (native jsonl)",
-        description="Index the videos, ground every query, write predictions, run the QVHighlights eval.",
-    )
-    _common_arguments(parser, "QVHighlights jsonl, e.g. highlight_val_release.jsonl")
-    parser.set_defaults(bench_run=run_from_args)
-    return parser
-
-
-def add_arguments_charades(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``charades-sta`` to ``chronolens bench``'s subparsers; returns the new parser."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "charades-sta",
-        help="temporal grounding on Charades-STA (native 'vid start end##sentence' txt)",
-        description="Index the videos, ground every sentence, write predictions, print R1 and mIoU.",
-    )
-    _common_arguments(parser, "Charades-STA txt, e.g. charades_sta_test.txt")
-    parser.set_defaults(bench_run=run_from_args)
-    return parser
-
-
-def run_from_args(args: argparse.Namespace) -> int:
-    """Run ``qvhighlights`` or ``charades-sta`` from parsed arguments and print the metrics."""
-    import sys
-
-    kwargs: dict[str, Any] = {
-        "model": args.model,
-        "library_dir": args.library,
-        "out": args.out,
-        "fps": args.fps,
-        "composite": args.composite,
-        "progress": not getattr(args, "quiet", False) and sys.stderr.isatty(),
-    }
-    if args.benchmark == "qvhighlights":
-        metrics = run_qvhighlights_bench(args.videos, args.annotations, **kwargs)
-        shown = metrics.get("brief", metrics)
-    else:
-        metrics = run_charades_bench(args.videos, args.annotations, **kwargs)
-        shown = metrics
-    if args.json:
-        print(json.dumps(metrics))  # noqa: T201 - called by the CLI, which owns stdout
-    else:
-        for key, value in shown.items():
-            print(f"{key:<28}{value if value is None else format(value, '.2f')}")  # noqa: T201
-    return 0

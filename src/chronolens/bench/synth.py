@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from chronolens.bench.baselines import BASELINES, BaselineConfig, baseline_prediction
+from chronolens.encoders.registry import encoder_slug
 from chronolens.errors import ChronolensError
 from chronolens.metrics.qvhighlights import evaluate_qvhighlights
 from chronolens.metrics.retrieval import retrieval_metrics
@@ -119,10 +119,6 @@ def clip_saliency(
     return out.tolist()
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "model"
-
-
 def _brief(
     metrics: dict[str, Any], windows: list[list[list[float]]], gts: list[list[list[float]]]
 ) -> dict[str, float | None]:
@@ -188,7 +184,7 @@ def run_synth_bench(
     lib_dir = (
         Path(library_dir)
         if library_dir
-        else Path(dataset.root) / ".bench" / f"{_slug(cfg.model)}-{cfg.split}"
+        else Path(dataset.root) / ".bench" / f"{encoder_slug(cfg.model)}-{cfg.split}"
     )
     path_of = {v.id: str(Path(dataset.video_path(v)).resolve()) for v in videos}
     method_finders: dict[str, MomentFinder] = finders or {

@@ -58,8 +58,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
 
     parser = argparse.ArgumentParser(prog="chronolens", description="Find when things happen in video.")
     parser.add_argument("--version", action="version", version=f"chronolens {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log what happens (-vv: debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, only errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules: dict[str, ModuleType] = {}
     for name, module_name in SUBCOMMANDS.items():
@@ -73,7 +73,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
-    level = logging.WARNING if quiet else (logging.INFO if verbose == 0 else logging.DEBUG)
+    # Quiet by default: progress bars and the command's own output say what is happening;
+    # -v shows what chronolens is doing, -vv everything.
+    level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("chronolens")

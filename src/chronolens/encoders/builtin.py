@@ -60,7 +60,11 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
                 "synthetic world's shapes, colours and motions only: use it for offline demos, tests "
                 "and end-to-end quality checks, not for real footage."
             ),
-            build_command="chronolens train builtin-clip ...",
+            build_command=(
+                "chronolens synth /tmp/synth-train2 --videos 400 --seed 1 && "
+                "chronolens train builtin-clip --data /tmp/synth-train2 --out /tmp/run-clip64 --seed 0 && "
+                "cp /tmp/run-clip64/model/* src/chronolens/encoders/weights/synth-clip/"
+            ),
         ),
     )
 }

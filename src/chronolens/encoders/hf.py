@@ -330,6 +330,8 @@ def load_hf_encoder(
     model_class = getattr(transformers, family.model_class)
     try:
         # float32 explicitly: checkpoints stored in fp16 would otherwise load as fp16 on the CPU.
+        # transformers' per-weight loading bar is noise next to chronolens' own progress bars.
+        transformers.utils.logging.disable_progress_bar()
         model = model_class.from_pretrained(directory, **_float32_kwarg(transformers.__version__))
         tokenizer = transformers.AutoTokenizer.from_pretrained(directory)
     except OSError as exc:

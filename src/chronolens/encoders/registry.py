@@ -21,6 +21,7 @@ __all__ = [
     "LoadOptions",
     "SchemeSpec",
     "closest",
+    "encoder_slug",
     "list_encoders",
     "list_schemes",
     "load_encoder",
@@ -198,3 +199,8 @@ def load_encoder(
     if not ref:
         raise ModelNotFoundError(f"encoder name '{name}' is missing its reference; use {spec.usage}")
     return spec.builder(ref, options)
+
+
+def encoder_slug(name: str) -> str:
+    """A file-system-safe form of an encoder name, for per-encoder directories (``hf:a/b`` -> ``hf-a-b``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "encoder"

@@ -44,8 +44,8 @@ class BuiltinClipConfig:
     """Everything that determines a ``builtin:synth-clip`` training run."""
 
     model: SynthClipConfig = field(default_factory=SynthClipConfig)  # architecture
-    steps: int = 3000  # optimizer steps
-    batch_size: int = 96  # pairs per step (contrastive negatives come from the same batch)
+    steps: int = 1500  # optimizer steps (3,000 at 96 px overfit the 280 train videos: val R@1 0.65 vs 0.78)
+    batch_size: int = 64  # pairs per step (contrastive negatives come from the same batch)
     lr: float = 5e-4  # peak learning rate (2e-3 collapsed both towers to constant embeddings)
     warmup_steps: int = 50  # linear warmup steps
     weight_decay: float = 0.1  # AdamW decay on weight matrices
@@ -240,9 +240,15 @@ def run_builtin_clip(
     cache = out / CACHE_DIR
     size = config.model.image_size
     train_bank = build_frame_bank(
-        dataset, "train", fps=config.sample_fps, size=size, cache_dir=cache, max_videos=config.max_videos
+        dataset,
+        "train",
+        fps=config.sample_fps,
+        size=size,
+        cache_dir=cache,
+        max_videos=config.max_videos,
+        progress=config.progress,
     )
-    val_bank = build_frame_bank(dataset, "val", fps=1.0, size=size, cache_dir=cache)
+    val_bank = build_frame_bank(dataset, "val", fps=1.0, size=size, cache_dir=cache, progress=config.progress)
     corpus = sorted({t for texts in train_bank.texts for t in texts.valid})
     tokenizer = build_tokenizer(corpus, max_length=config.model.max_text_len)
     model = build_clip_model(config.model, len(tokenizer), seed=config.seed)

@@ -88,6 +88,7 @@ def build_frame_bank(
     size: int,
     cache_dir: str | os.PathLike[str] | None = None,
     max_videos: int | None = None,
+    progress: bool = True,
 ) -> FrameBank:
     """Decode the frames of ``split`` at ``fps`` resized to ``size`` and attach their texts.
 
@@ -98,6 +99,7 @@ def build_frame_bank(
         size: shorter side after resize on decode (the model's input size).
         cache_dir: where to keep ``frames-<split>-<key>.npz``; ``None`` disables caching.
         max_videos: use only the first videos of the split (quick experiments).
+        progress: show a progress bar while decoding.
 
     Returns:
         The split's ``FrameBank``.
@@ -120,7 +122,7 @@ def build_frame_bank(
         from tqdm.auto import tqdm
 
         chunks, tchunks, ichunks = [], [], []
-        for i, video in enumerate(tqdm(videos, desc=f"decode {split}", unit="video")):
+        for i, video in enumerate(tqdm(videos, desc=f"decode {split}", unit="video", disable=not progress)):
             frames = read_frames(dataset.video_path(video), sampling=FixedFps(fps=fps), size=size)
             chunks.append(_center_square(frames.images, size))
             tchunks.append(frames.timestamps)
