@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from chronolens.demo.run import DemoRow
 
 HELP = "see chronolens work end to end: index a small synthetic set (or PATH) and search it"
 
@@ -24,6 +30,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _fmt(spans: list[tuple[float, float]]) -> str:
     return ", ".join(f"{a:.1f}–{b:.1f}s" for a, b in spans) or "—"
+
+
+def _top_moment_iou(row: DemoRow) -> float:
+    """IoU of the true video's best moment with the nearest true span (0 when not found)."""
+    from pathlib import Path
+
+    from chronolens.metrics.temporal import temporal_iou
+
+    for hit in row.results:
+        if row.true_video is not None and str(Path(hit.video).resolve()) == row.true_video and hit.moments:
+            best = hit.moments[0]
+            iou = temporal_iou([[best.start, best.end]], [[s.start, s.end] for s in row.truth])
+            return float(np.nan_to_num(iou).max())
+    return 0.0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,5 +75,13 @@ def run(args: argparse.Namespace) -> int:
             moments = _fmt([(m.start, m.end) for m in hit.moments])
             mark = "✓" if correct else " "
             print(f"  {mark} {i + 1}. {Path(hit.video).name}  score {hit.score:.3f}  found {moments}")
+    known = [row for row in result.rows if row.true_video is not None]
+    if known:
+        first = sum(row.true_video_rank == 1 for row in known)
+        hits = sum(_top_moment_iou(row) >= 0.5 for row in known)
+        print(
+            f"\ntrue video ranked first for {first} of {len(known)} queries; "
+            f"its top moment overlaps the truth (IoU >= 0.5) for {hits} of {len(known)}"
+        )
     print(f"\nreport: {result.report.resolve()}")
     return 0

@@ -41,7 +41,9 @@ def render_video(
         fps=video.fps,
         codec="libx264",
         crf=crf,
-        options={"preset": preset},
+        # One encoder thread: the bytes (and so the decoded frames) must be a function of the seed
+        # alone; a multi-threaded x264 encode was seen to differ between two runs of the same plan.
+        options={"preset": preset, "threads": "1"},
     )
 
 
