@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from chronolens.errors import FormatError
+from chronolens.metrics.average_precision import highlight_average_precision
 from chronolens.metrics.qvhighlights import (
     MR_IOU_THRESHOLDS,
     evaluate_files,
     evaluate_qvhighlights,
-    highlight_average_precision,
     round_metrics,
 )
 
