@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from chronolens.bench.baselines import BASELINES, BaselineConfig, baseline_prediction
-from chronolens.bench.synth import SynthBenchConfig, clip_saliency, format_report, run_synth_bench
+from chronolens.bench.synth import SynthBenchConfig, format_report, run_synth_bench
 from chronolens.cli.main import main
 from chronolens.data.synth import SynthConfig, generate
 from chronolens.encoders.builtin import get_builtin, is_built
+from chronolens.tasks.highlights import clip_means
 
 pytestmark = pytest.mark.skipif(
     not is_built(get_builtin("synth-clip")), reason="builtin:synth-clip weights not built"
@@ -64,10 +65,15 @@ def test_bench_cli_json_is_one_object(tiny_split: Path, capsys: pytest.CaptureFi
     assert {"grounder", "tfvtg-paper", "simple", "random"} <= set(payload["moments"]["all"])
 
 
-def test_clip_saliency_means_samples_per_clip_and_fills_gaps() -> None:
+def test_bench_saliency_means_samples_per_clip_and_fills_gaps() -> None:
     sims = np.array([1.0, 3.0, 5.0, 7.0])
     ts = np.array([0.0, 1.0, 2.5, 6.5])  # clip 0: 1, 3; clip 1: 5; clip 2: none; clip 3: 7
-    assert clip_saliency(sims, ts, 8.0, 2.0) == [2.0, 5.0, 7.0, 7.0]  # clip 2 (centre 5 s): t=6.5 is nearest
+    assert clip_means(sims, ts, 8.0, 2.0).tolist() == [
+        2.0,
+        5.0,
+        7.0,
+        7.0,
+    ]  # clip 2 (centre 5 s): t=6.5 is nearest
 
 
 def test_baselines_are_valid_windows() -> None:

@@ -11,7 +11,6 @@ uniform-window split (retrieval: a random ranking).
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,13 +25,13 @@ from chronolens.errors import ChronolensError
 from chronolens.metrics.qvhighlights import evaluate_qvhighlights
 from chronolens.metrics.retrieval import retrieval_metrics
 from chronolens.metrics.temporal import temporal_iou
+from chronolens.tasks.highlights import clip_means
 from chronolens.timebase import Moment
 
 __all__ = [
     "MomentFinder",
     "SynthBenchConfig",
     "SynthBenchReport",
-    "clip_saliency",
     "run_synth_bench",
 ]
 
@@ -91,32 +90,6 @@ class SynthBenchReport:
             "retrieval": self.retrieval,
             "moments": self.moments,
         }
-
-
-def clip_saliency(
-    similarity: np.ndarray, timestamps: np.ndarray, duration: float, clip_length: float
-) -> list[float]:
-    """Per-clip saliency: the mean similarity of the samples inside each ``clip_length`` clip.
-
-    A clip with no sample inside takes the nearest sample's similarity.
-
-    Returns:
-        ``ceil(duration / clip_length)`` scores, clip 0 first.
-    """
-    n_clips = max(1, math.ceil(duration / clip_length - 1e-9))
-    sims = np.asarray(similarity, dtype=np.float64)
-    ts = np.asarray(timestamps, dtype=np.float64)
-    clip_of = np.minimum((ts // clip_length).astype(np.int64), n_clips - 1)
-    sums = np.bincount(clip_of, weights=sims, minlength=n_clips)
-    counts = np.bincount(clip_of, minlength=n_clips)
-    out = np.empty(n_clips)
-    has = counts > 0
-    out[has] = sums[has] / counts[has]
-    if (~has).any():
-        centres = (np.arange(n_clips) + 0.5) * clip_length
-        nearest = np.abs(centres[~has, None] - ts[None, :]).argmin(axis=1)
-        out[~has] = sims[nearest]
-    return out.tolist()
 
 
 def _brief(
@@ -219,7 +192,7 @@ def run_synth_bench(
             emb, ts = lib.frame_embeddings(path_of[str(record["vid"])])  # (T, D), (T,)
             duration = float(record["duration"])
             sim = emb.astype(np.float32) @ text_emb[q]  # (T,)
-            saliency = clip_saliency(sim, ts, duration, cfg.clip_length)
+            saliency = clip_means(sim, ts, duration, cfg.clip_length).tolist()  # per-clip mean similarity
             for name, finder in method_finders.items():
                 found = finder(sim, ts, duration, cfg.windows_per_query) or [Moment(0.0, duration, 0.0)]
                 predictions[name].append(

@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark."""
     if args.benchmark != "synth":
-        return int(args.bench_run(args))
+        return _run_real(args)
     from chronolens.bench.synth import SynthBenchConfig, format_report, run_synth_bench
     from chronolens.tasks.grounding import GroundingConfig, ground, tfvtg_finder
     from chronolens.tasks.moments import find_moments
@@ -108,7 +108,6 @@ def _add_qvhighlights(subparsers: Any) -> argparse.ArgumentParser:
         description="Index the videos, ground every query, write predictions, run the QVHighlights eval.",
     )
     _common_arguments(parser, "QVHighlights jsonl, e.g. highlight_val_release.jsonl")
-    parser.set_defaults(bench_run=_run_real)
     return parser
 
 
@@ -120,7 +119,6 @@ def _add_charades(subparsers: Any) -> argparse.ArgumentParser:
         description="Index the videos, ground every sentence, write predictions, print R1 and mIoU.",
     )
     _common_arguments(parser, "Charades-STA txt, e.g. charades_sta_test.txt")
-    parser.set_defaults(bench_run=_run_real)
     return parser
 
 
