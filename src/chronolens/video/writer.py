@@ -61,7 +61,8 @@ def write_video(
             stream.gop_size = gop
             if codec == "libx264":
                 # Fixed GOPs: no scene-cut keyframes, so the keyframe index is predictable.
-                opts.setdefault("x264-params", f"keyint={gop}:min-keyint={gop}:scenecut=0")
+                fixed = f"keyint={gop}:min-keyint={gop}:scenecut=0"
+                opts["x264-params"] = ":".join(p for p in (opts.get("x264-params"), fixed) if p)
         stream.options = dict(opts)
         stream.codec_context.time_base = Fraction(1, 1) / rate
         for image in frames:

@@ -41,9 +41,12 @@ def render_video(
         fps=video.fps,
         codec="libx264",
         crf=crf,
-        # One encoder thread: the bytes (and so the decoded frames) must be a function of the seed
-        # alone; a multi-threaded x264 encode was seen to differ between two runs of the same plan.
-        options={"preset": preset, "threads": "1"},
+        # The bytes (and so the decoded frames) must be a function of the seed alone. x264's
+        # macroblock-tree rate control gave different bitstreams for the same pictures from one
+        # encode to the next in the same process (seen once torch was imported, 2026-11 on
+        # libx264 in PyAV 18.1 wheels); with mbtree off and one thread, 60 repeated encodes of
+        # each test video were byte-identical.
+        options={"preset": preset, "threads": "1", "x264-params": "mbtree=0"},
     )
 
 
