@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_PIN)"
-	$(BIN)/python -m pip install -q -e ".[faiss,dev]"
+	$(BIN)/python -m pip install -q -e ".[faiss,train,dev]"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -163,3 +163,43 @@ def test_overlapped_decode_gives_identical_embeddings(tmp_path: Path, videos: Pa
         report = lib.add([videos], progress=False)
         assert len(report.indexed) == 3
         assert [(r.video, r.score, r.moments) for r in lib.search("red white", top_k=3)] == expected
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")}
+
+
+def test_read_only_library_searches_without_writing(tmp_path: Path, videos: Path) -> None:
+    with _open(tmp_path) as lib:
+        lib.add([videos], progress=False)
+        expected = [(r.video, r.score) for r in lib.search("a red scene", top_k=3)]
+    root = tmp_path / "lib"
+    before = _snapshot(root)
+    ann = AnnConfig(min_frames=1)  # no index on disk yet: it must be built in memory, not saved
+    with Library.open(root, encoder=ColorHistEncoder(), read_only=True, ann=ann) as ro:
+        assert ro.read_only
+        got = [(r.video, r.score) for r in ro.search("a red scene", top_k=3)]
+        assert len(ro.videos()) == 3
+        with pytest.raises(LibraryError, match="read-only"):
+            ro.add([videos], progress=False)
+    assert [v for v, _ in got] == [v for v, _ in expected]
+    assert _snapshot(root) == before  # nothing created, removed or touched
+    with pytest.raises(LibraryError, match="read-only"):
+        Library.open(tmp_path / "nowhere", encoder=ColorHistEncoder(), read_only=True)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_unwritable_library_directory_opens_read_only(tmp_path: Path, videos: Path) -> None:
+    with _open(tmp_path) as lib:
+        lib.add([videos], progress=False)
+    root = tmp_path / "lib"
+    modes = {p: p.stat().st_mode for p in [root, *root.rglob("*")]}
+    try:
+        for p in modes:
+            p.chmod(modes[p] & ~0o222)
+        with Library.open(root, encoder=ColorHistEncoder()) as ro:
+            assert ro.read_only
+            assert Path(ro.search("white", top_k=1)[0].video).name == "c.mkv"
+    finally:
+        for p, mode in modes.items():
+            p.chmod(mode)

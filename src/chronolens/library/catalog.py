@@ -103,18 +103,44 @@ class Catalog:
 
     Args:
         path: database file; created with the current schema when absent.
+        read_only: open an existing catalog without writing anything next to it (no WAL or
+            shared-memory files, no schema set-up), for libraries on read-only media or shared
+            directories. SQLite's ``immutable`` mode is used, so nobody may write the catalog
+            while it is open this way.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
         try:
-            self._conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._init_schema()
+            if read_only:
+                if not path.is_file():
+                    raise LibraryError(f"library catalog {path} is missing")
+                # immutable=1 reads without the -shm file, which read-only media lack; it would
+                # also ignore a -wal file, so one left by a crashed writer forces plain mode=ro.
+                wal = path.with_name(path.name + "-wal")
+                pending = wal.is_file() and wal.stat().st_size > 0
+                uri = f"{path.absolute().as_uri()}?mode=ro" + ("" if pending else "&immutable=1")
+                self._conn = sqlite3.connect(uri, uri=True, isolation_level=None)
+                self._conn.row_factory = sqlite3.Row
+                self._check_schema()
+            else:
+                self._conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
+                self._conn.row_factory = sqlite3.Row
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._init_schema()
         except sqlite3.DatabaseError as exc:
             raise LibraryError(f"cannot open library catalog {path}: {exc}") from exc
+
+    def _check_schema(self) -> None:
+        row = self._conn.execute("SELECT version FROM schema_version").fetchone()
+        if row is None or row["version"] != SCHEMA_VERSION:
+            found = None if row is None else row["version"]
+            raise LibraryError(
+                f"library catalog {self.path} has schema version {found}, this chronolens "
+                f"reads version {SCHEMA_VERSION}; re-index into a new --library directory"
+            )
 
     def _init_schema(self) -> None:
         with self.transaction():
@@ -134,6 +160,8 @@ class Catalog:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``), committed on success, rolled back on error."""
+        if self.read_only:
+            raise LibraryError(f"library catalog {self.path} is open read-only")
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn

@@ -79,14 +79,16 @@ class Library:
         encoder: Encoder | None,
         ann: AnnConfig,
         ingest_config: IngestConfig,
+        read_only: bool = False,
     ) -> None:
         self.root = root
         self.manifest = manifest
+        self.read_only = read_only
         self._encoder = encoder
         self._ann_config = ann
         self._ingest_config = ingest_config
-        self._catalog = Catalog(root / _CATALOG)
-        self._store = EmbeddingStore(root / _EMBEDDINGS)
+        self._catalog = Catalog(root / _CATALOG, read_only=read_only)
+        self._store = EmbeddingStore(root / _EMBEDDINGS, read_only=read_only)
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._cached_frames = 0
         self._ann_index: tuple[str, FrameIndex] | None = None
@@ -108,6 +110,7 @@ class Library:
         encoder: Encoder | None = None,
         ann: AnnConfig | None = None,
         ingest_config: IngestConfig | None = None,
+        read_only: bool | None = None,
     ) -> Library:
         """Open the library at ``path``, creating it when absent (and ``create`` is true).
 
@@ -122,6 +125,9 @@ class Library:
                 ``name`` is recorded in the manifest).
             ann: when and how to use the approximate frame index (default ``AnnConfig()``).
             ingest_config: decode/embed batching settings (default ``IngestConfig()``).
+            read_only: open an existing library without writing to it (searching works; indexing
+                raises ``LibraryError``; an approximate index missing on disk is built in memory).
+                ``None`` means read-only exactly when the library directory is not writable.
 
         Raises:
             LibraryError: no library at ``path`` and ``create`` is false, or ``path`` is a non-empty
@@ -144,7 +150,13 @@ class Library:
                 manifest.check_encoder(
                     name=encoder.name, dim=encoder.dim, weights_sha256=encoder.weights_sha256, library=root
                 )
-            return cls(root, manifest, encoder=encoder, ann=ann, ingest_config=ingest_config)
+            if read_only is None:
+                read_only = not os.access(root, os.W_OK)
+            return cls(
+                root, manifest, encoder=encoder, ann=ann, ingest_config=ingest_config, read_only=read_only
+            )
+        if read_only:
+            raise LibraryError(f"no chronolens library at {root} to open read-only")
         if not create:
             raise LibraryError(
                 f"no chronolens library at {root}; create one with: chronolens index PATH --library {root}"
@@ -204,6 +216,8 @@ class Library:
     def _write_lock(self) -> Iterator[None]:
         import fcntl
 
+        if self.read_only:
+            raise LibraryError(f"library {self.root} is open read-only; it cannot be indexed into")
         with (self.root / _LOCK).open("a") as fh:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -322,7 +336,6 @@ class Library:
             if path.exists():
                 index = FrameIndex.load(path, nprobe=self._ann_config.nprobe)
             else:
-                ann_dir.mkdir(exist_ok=True)
 
                 def chunks() -> Iterator[tuple[int, np.ndarray]]:
                     for r in records:
@@ -331,6 +344,10 @@ class Library:
                 index = FrameIndex.build(
                     chunks, dim=self.manifest.dim, n_total=self._n_frames(records), config=self._ann_config
                 )
+                if self.read_only:
+                    self._ann_index = (fingerprint, index)
+                    return index  # kept in memory only
+                ann_dir.mkdir(exist_ok=True)
                 index.save(path)
                 for old in ann_dir.iterdir():
                     if not old.name.startswith(f"frames-{fingerprint}"):

@@ -37,9 +37,10 @@ class EmbeddingStore:
         root: the directory (created if absent).
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, read_only: bool = False) -> None:
         self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            self.root.mkdir(parents=True, exist_ok=True)
 
     @staticmethod
     def file_name(video_path: str, content_hash: str) -> str:
