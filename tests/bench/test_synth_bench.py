@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from chronolens.bench.baselines import BASELINES, BaselineConfig, baseline_prediction
-from chronolens.bench.synth import SynthBenchConfig, format_report, run_synth_bench
+from chronolens.bench.synth import (
+    MIN_OVERLAP_SECONDS,
+    SynthBenchConfig,
+    composite_queries,
+    format_report,
+    run_synth_bench,
+)
 from chronolens.cli.main import main
-from chronolens.data.synth import SynthConfig, generate
+from chronolens.data.synth import SynthConfig, SynthEvent, generate, plan_video
 from chronolens.encoders.builtin import get_builtin, is_built
+from chronolens.tasks.decompose import decompose
 from chronolens.tasks.highlights import clip_means
 
 pytestmark = pytest.mark.skipif(
@@ -56,6 +64,47 @@ def test_bench_scores_every_method_and_baseline(tiny_split: Path) -> None:
     assert rows["whole-video"]["R1@0.7"] == 0
     text = format_report(report)
     assert "uniform-window" in text and "R@1" in text
+    # Two-event queries from the ground truth, each method on the whole text and decomposed.
+    assert report.n_composite == len(composite_queries(_videos(tiny_split))) > 0
+    composite = report.moments["composite"]
+    assert set(composite) == {"chronolens", "chronolens+decompose", *BASELINES}
+    for row in composite.values():
+        assert set(row) == {"R1@0.3", "R1@0.5", "R1@0.7", "mIoU"}
+        assert 100 >= row["R1@0.3"] >= row["R1@0.5"] >= row["R1@0.7"] >= 0  # type: ignore[operator]
+    assert "composite queries" in text
+    assert run_synth_bench(
+        tiny_split, config=SynthBenchConfig(composite=False), progress=False
+    ).moments.keys() == {"all", "single-event"}
+
+
+def _videos(root: Path) -> list:  # type: ignore[type-arg]
+    from chronolens.data.synth import load_synth
+
+    return list(load_synth(root).split("test"))
+
+
+def test_composite_queries_from_ground_truth() -> None:
+    video = plan_video(SynthConfig(videos=1, seed=0, split="test"), "test", 0)
+    events = (
+        SynthEvent(kind="appear", start=1.0, end=4.0, query="a red circle appears"),
+        SynthEvent(kind="grow", start=3.0, end=6.0, query="a blue star grows"),  # overlaps 1 s
+        SynthEvent(kind="spin", start=8.0, end=10.0, query="a green ring spins"),
+        SynthEvent(kind="shrink", start=9.5, end=12.0, query="a big cross shrinks"),  # overlaps 0.5 s
+    )
+    queries = composite_queries([replace(video, events=events)])
+    got = [(q.query, q.relation, q.window) for q in queries]
+    assert got == [
+        ("a red circle appears then a green ring spins", "sequential", (1.0, 10.0)),
+        ("a green ring spins after a blue star grows", "sequential", (3.0, 10.0)),
+        ("a red circle appears while a blue star grows", "simultaneous", (3.0, 4.0)),
+    ]
+    assert MIN_OVERLAP_SECONDS > 0.5
+    assert len({q.qid for q in queries}) == len(queries)
+    # The rule decomposer recovers both events, in time order, with the right relation.
+    for q in queries:
+        d = decompose(q.query)
+        assert d.relation == q.relation and len(d.parts) == 2
+        assert {*d.parts} <= {e.query for e in events}
 
 
 def test_bench_cli_json_is_one_object(tiny_split: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,6 +112,8 @@ def test_bench_cli_json_is_one_object(tiny_split: Path, capsys: pytest.CaptureFi
     payload = json.loads(capsys.readouterr().out)
     assert payload["split"] == "test" and payload["n_videos"] == 4
     assert {"grounder", "tfvtg-paper", "simple", "random"} <= set(payload["moments"]["all"])
+    assert {"grounder", "grounder+decompose", "simple"} <= set(payload["moments"]["composite"])
+    assert payload["n_composite"] > 0
 
 
 def test_bench_saliency_means_samples_per_clip_and_fills_gaps() -> None:

@@ -27,11 +27,15 @@ from chronolens.timebase import Moment
         ("The person opens a box and eats", ["The person opens a box", "eats"], "sequential"),
         ("a red circle and a blue square move left", ["a red circle and a blue square move left"], "single"),
         ("a large striped red circle moves left", ["a large striped red circle moves left"], "single"),
+        # "and" joining two colours inside a noun phrase is no second event.
+        ("the scene cuts to a black and gray shaded background", None, "single"),
+        ("a box appears and then a ring spins", ["a box appears", "a ring spins"], "sequential"),
+        ("a ring spins after a box appears", ["a box appears", "a ring spins"], "sequential"),
     ],
 )
-def test_rule_decomposer(query: str, parts: list[str], relation: str) -> None:
+def test_rule_decomposer(query: str, parts: list[str] | None, relation: str) -> None:
     d = decompose(query)
-    assert d.parts == parts
+    assert d.parts == (parts or [query])
     assert d.relation == relation
 
 

@@ -66,6 +66,7 @@ def naive_ground(
 
     starts, ends = sample_intervals(ts, duration)
     windows, scores = [], []
+    ambient = float(np.median(sim))
 
     def static_score(k: int, j: int) -> float:
         n = j - k
@@ -73,11 +74,13 @@ def naive_ground(
         lo, hi = (0, t) if context is None else (max(k - context, 0), min(j + context, t))
         outside = np.concatenate([sim[lo:k], sim[j:hi]])
         mean_out = outside.mean() if outside.size else inside.mean()
+        if cfg.reference == "median":
+            mean_out = ambient
         if cfg.static_weighting == "balance":
             weight = math.sqrt(n * outside.size / (n + outside.size))
         else:
             weight = (n * step) ** cfg.length_exponent
-        return float((inside.mean() - mean_out) * weight)
+        return float((inside.mean() - mean_out) * weight) + cfg.length_prior * n / t
 
     if cfg.window_start == "transition":
         # Each (k, j) is its own window [k, j); the rise into k only adds to its score.
@@ -95,16 +98,7 @@ def naive_ground(
                 n = j - k
                 if n not in grid or rise_start(k) != i:
                     continue
-                inside = sim[k:j]
-                lo, hi = (0, t) if context is None else (max(k - context, 0), min(j + context, t))
-                outside = np.concatenate([sim[lo:k], sim[j:hi]])
-                mean_out = outside.mean() if outside.size else inside.mean()
-                if cfg.static_weighting == "balance":
-                    weight = math.sqrt(n * outside.size / (n + outside.size))
-                else:
-                    weight = (n * step) ** cfg.length_exponent
-                static = (inside.mean() - mean_out) * weight
-                best = max(best, cfg.dynamic_weight * (g[k] - g[i]) + static)
+                best = max(best, cfg.dynamic_weight * (g[k] - g[i]) + static_score(k, j))
             if best > -math.inf:
                 windows.append((min(max(starts[i], 0.0), duration), min(max(ends[j - 1], 0.0), duration)))
                 scores.append(best)
@@ -114,6 +108,10 @@ def naive_ground(
 
 CONFIGS = [
     GroundingConfig(),
+    GroundingConfig(reference="outside"),
+    GroundingConfig(reference="outside", length_prior=0.01, context_seconds=5.0),
+    GroundingConfig.tfvtg(),
+    GroundingConfig.tfvtg(reference="median", length_prior=0.0),
     GroundingConfig(length_exponent=0.0, nms_iou=0.5, max_length_seconds=9.0),
     GroundingConfig(static_weighting="balance"),
     GroundingConfig(static_weighting="balance", context_seconds=3.0, max_rise_seconds=1.0),
@@ -192,13 +190,41 @@ def test_finder_shape_and_edge_cases() -> None:
     moments = tfvtg_finder(sim, ts, 5.0, 2)
     assert 1 <= len(moments) <= 2 and moments[0].start <= 2.0 <= moments[0].end
     single = ground(np.array([0.3]), np.array([0.0]), 1.0)
-    assert [m.as_list() for m in single.windows] == [[0.0, 1.0, 0.0]]
+    assert [(m.start, m.end) for m in single.windows] == [(0.0, 1.0)]
+    assert single.windows[0].score == pytest.approx(0.0, abs=1e-5)
     empty = ground(np.zeros(0), np.zeros(0), 0.0)
     assert empty.windows == ()
     with pytest.raises(ValueError, match="similarity and timestamps"):
         ground(np.zeros(3), np.zeros(4), 3.0)
     with pytest.raises(ValueError, match="top_k"):
         ground(sim, ts, 5.0, top_k=0)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [GroundingConfig(), GroundingConfig(reference="outside"), GroundingConfig.tfvtg()],
+    ids=["default", "outside", "tfvtg"],
+)
+@pytest.mark.parametrize("t", [1, 2, 40, 150])
+def test_flat_curve_answers_the_whole_video(config: GroundingConfig, t: int) -> None:
+    """Nothing stands out: every window's contrast is 0 and the length prior picks the longest."""
+    ts = np.arange(t) + 0.5
+    result = ground(np.full(t, 0.37), ts, float(t), config=config, top_k=3)
+    assert (result.windows[0].start, result.windows[0].end) == (0.0, float(t))
+    assert result.windows[0].score == pytest.approx(config.length_prior, rel=1e-6)
+    # Longer than the longest proposal: a longest window (any one; a flat curve has no better one).
+    long = ground(np.full(400, 0.37), np.arange(400) + 0.5, 400.0, config=config, top_k=1).windows[0]
+    assert long.end - long.start == pytest.approx(config.max_length_seconds)
+
+
+def test_median_reference_ignores_other_events() -> None:
+    """Against the ambient level, a dip elsewhere does not make ambient samples look like the event."""
+    sim = np.full(60, 0.3)
+    sim[10:16] = 0.5  # the queried event
+    sim[30:50] = 0.0  # a long, deep dip (another event the query does not describe)
+    ts = np.arange(60) + 0.5
+    best = ground(sim, ts, 60.0, top_k=1).windows[0]
+    assert (best.start, best.end) == (10.0, 16.0)
 
 
 @pytest.mark.parametrize(
@@ -211,6 +237,8 @@ def test_finder_shape_and_edge_cases() -> None:
         ("nms_iou", 1.5),
         ("context_seconds", 0.0),
         ("length_exponent", 2.0),
+        ("reference", "mean"),
+        ("length_prior", -1.0),
     ],
 )
 def test_config_validation_names_field(field: str, value: float) -> None:

@@ -6,8 +6,9 @@ Rule-based default (:class:`RuleDecomposer`), tried in this order on the lower-c
 - ``"A after B"`` / ``"after B, A"``: sequential ``[B, A]`` (the text order is reversed);
 - ``"A before B"`` / ``"before B, A"``: sequential ``[A, B]``;
 - ``"A while B"`` / ``"while B, A"``: simultaneous ``[A, B]``;
-- ``"A and B"``: sequential ``[A, B]`` when ``B`` does not start with a determiner (``"opens the
-  door and sits down"``); ``"a red circle and a blue square"`` stays one query.
+- ``"A and B"``: sequential ``[A, B]`` when ``B`` starts with what reads as a verb (a word ending
+  in -s, -ed or -ing that is no determiner: ``"opens the door and sits down"``);
+  ``"a red circle and a blue square"`` and ``"a black and gray background"`` stay one query.
 
 Anything else is ``single``. An LLM decomposer plugs in through the :class:`Decomposer` protocol.
 Combination follows TFVTG (``llm_prompting.py``): the top proposals of each sub-query are
@@ -31,7 +32,26 @@ __all__ = ["Decomposer", "Decomposition", "Relation", "RuleDecomposer", "combine
 
 Relation = Literal["single", "sequential", "simultaneous"]
 RELATIONS: tuple[str, ...] = ("single", "sequential", "simultaneous")
-DETERMINERS = frozenset({"a", "an", "the", "another", "some", "two", "three", "one", "his", "her", "their"})
+VERB_ENDINGS = ("s", "ed", "ing")  # "A and B" splits only when B's first word ends like a verb
+DETERMINERS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "another",
+        "some",
+        "two",
+        "three",
+        "one",
+        "his",
+        "her",
+        "their",
+        "its",
+        "this",
+        "these",
+        "those",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -94,7 +114,8 @@ class RuleDecomposer:
                 if a and b:
                     return Decomposition([b, a] if reverse else [a, b], relation)  # type: ignore[arg-type]
         m = re.match(r"^(.+?)\s+and\s+(.+)$", lowered)
-        if m and m.group(2).split()[0] not in DETERMINERS:
+        first = m.group(2).split()[0] if m else ""
+        if m and first not in DETERMINERS and first.endswith(VERB_ENDINGS):
             a, b = _clean(text[m.start(1) : m.end(1)]), _clean(text[m.start(2) : m.end(2)])
             if a and b:
                 return Decomposition([a, b], "sequential")

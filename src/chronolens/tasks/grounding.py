@@ -11,8 +11,13 @@ curve and the static phase on the raw one):
   back). ``i(k) = k`` when the step into ``k`` is no rise. This is where TFVTG's code starts a
   window (``dynamic_idxs``);
 - ``dynamic(k) = g[k] - g[i(k)]``, the height of that rise;
-- ``static(k, j) = mean(s[k:j]) - mean(s outside [k, j))`` (outside: the whole video, or the
-  ``context_seconds`` either side of the window);
+- ``static(k, j) = mean(s[k:j]) - reference``, weighted by the window's size
+  (``static_weighting``); the reference is ``median(s)``, the level of the ambient samples where
+  nothing happens (default), or TFVTG's ``mean(s outside [k, j))`` (outside: the whole video, or
+  the ``context_seconds`` either side of the window);
+- every score gets ``length_prior * (j - k) / T``: negligible against any real contrast, it
+  breaks ties in favour of the longer window, so a flat curve (nothing stands out, every
+  contrast 0) answers with the longest window: the whole video when it fits the grid;
 - the static length ``j - k`` is taken from a grid (every length up to where a ratio step of
   ``length_ratio`` exceeds one sample, then geometric), from ``min_length_seconds`` to
   ``max_length_seconds``: the cost is linear in ``T`` (``T x |grid|`` candidates, each O(1) by
@@ -68,6 +73,10 @@ STATIC_WEIGHTINGS = ("length", "balance")
 # "transition" (the dynamic phase is evidence that the event starts at k, but lies before it:
 # right for abrupt onsets, where smoothing makes the rise begin before the event does).
 WINDOW_STARTS = ("rise", "transition")
+# What the static phase is contrasted with: "outside" (TFVTG: the mean of the samples outside the
+# window, or within ``context_seconds`` of it) or "median" (the curve's median: the level of the
+# ambient frames where nothing happens, which other events' rises and dips barely move).
+REFERENCES = ("outside", "median")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,31 +95,35 @@ class GroundingConfig:
     max_length_seconds: float = 150.0  # longest static phase (QVHighlights' longest window)
     length_ratio: float = 1.1  # growth factor of the static-length grid once steps exceed 1 sample
     context_seconds: float | None = None  # "outside" is this far either side of a window (None: all)
+    reference: str = "median"  # what the static phase is contrasted with, see REFERENCES
     nms_iou: float = 0.3  # temporal NMS: drop windows overlapping a kept one above this IoU (reference)
     clip_length: float = 2.0  # seconds per saliency clip of the result (QVHighlights convention)
-    flat_tolerance: float = 1e-6  # a curve whose range is within this is flat: the whole video matches
+    length_prior: float = 1e-6  # added to a score per fraction of the video covered: ties go to longer
 
     @classmethod
     def tfvtg(cls, **overrides: object) -> GroundingConfig:
-        """TFVTG's own scoring: dynamic + plain-mean static score, windows start at the rise.
+        """TFVTG's own scoring: dynamic + plain-mean static score against the mean outside, windows
+        start at the rise.
 
-        The defaults differ (balanced static contrast, no dynamic term, windows start at the
-        transition) because they measured better on chronolens' synthetic val split, whose events
-        start abruptly: there the smoothed rise begins before the event does (docs/grounding.md).
+        The defaults differ (balanced static contrast against the curve's median, no dynamic term,
+        windows start at the transition) because they measured better on chronolens' synthetic val
+        split, whose events start abruptly: there the smoothed rise begins before the event does,
+        and other events' rises and dips move the mean outside a window (docs/grounding.md).
         """
         base: dict[str, object] = {
             "dynamic_weight": 1.0,
             "length_exponent": 0.0,
             "static_weighting": "length",
             "window_start": "rise",
+            "reference": "outside",
         }
         return cls(**{**base, **overrides})  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.sigma_seconds) and self.sigma_seconds >= 0):
             raise ValueError(f"GroundingConfig.sigma_seconds must be >= 0, got {self.sigma_seconds}")
-        if not (math.isfinite(self.flat_tolerance) and self.flat_tolerance >= 0):
-            raise ValueError(f"GroundingConfig.flat_tolerance must be >= 0, got {self.flat_tolerance}")
+        if not (math.isfinite(self.length_prior) and self.length_prior >= 0):
+            raise ValueError(f"GroundingConfig.length_prior must be >= 0, got {self.length_prior}")
         if not self.smooth_truncate > 0:
             raise ValueError(f"GroundingConfig.smooth_truncate must be > 0, got {self.smooth_truncate}")
         if not (math.isfinite(self.rise_threshold) and self.rise_threshold >= 0):
@@ -125,6 +138,8 @@ class GroundingConfig:
                 f"GroundingConfig.static_weighting must be one of {STATIC_WEIGHTINGS}, "
                 f"got {self.static_weighting!r}"
             )
+        if self.reference not in REFERENCES:
+            raise ValueError(f"GroundingConfig.reference must be one of {REFERENCES}, got {self.reference!r}")
         if self.window_start not in WINDOW_STARTS:
             raise ValueError(
                 f"GroundingConfig.window_start must be one of {WINDOW_STARTS}, got {self.window_start!r}"
@@ -287,6 +302,7 @@ def propose(
     if context is not None:
         # Prefix sums padded with their edge values so window +- context is a plain slice.
         padded = np.concatenate([np.zeros(context), prefix, np.full(context, total)])  # (T + 1 + 2c,)
+    ambient = float(np.median(s)) if config.reference == "median" else 0.0
     scores = []
     for n in grid:
         m = t - n + 1  # transitions k = 0 .. m - 1, ends j = k + n (slices, no gathers)
@@ -303,13 +319,15 @@ def propose(
                 - n
             )  # (m,) samples in the context outside the window
             outside = np.divide(hi - lo - inside, out_n, out=inside / n, where=out_n > 0)
-        contrast = inside / n - outside  # (m,) mean inside minus mean outside
+        if config.reference == "median":
+            outside = ambient
+        contrast = inside / n - outside  # (m,) mean inside minus the reference level
         if config.static_weighting == "balance":
             n_out = (t - n) if context is None else out_n  # samples outside (scalar or (m,))
             contrast = contrast * np.sqrt(n * n_out / (n + n_out + 1e-12))
         elif config.length_exponent:
             contrast = contrast * (n * step) ** config.length_exponent
-        scores.append(dynamic[:m] + contrast)
+        scores.append(dynamic[:m] + contrast + config.length_prior * (n / t))
     sizes = np.array([t - n + 1 for n in grid], dtype=np.int64)
     return Proposals(
         score=np.concatenate(scores) if scores else np.zeros(0),
@@ -361,14 +379,6 @@ def ground(
     if sim.size == 0:
         return GroundingResult(
             windows=(), saliency=(0.0,), clip_length=cfg.clip_length, duration=float(duration)
-        )
-    if float(sim.max() - sim.min()) <= cfg.flat_tolerance:
-        # Nothing stands out: every window scores the same, and the honest answer is the whole video.
-        return GroundingResult(
-            windows=(Moment(0.0, float(duration), 0.0),),  # no contrast: static score 0
-            saliency=tuple(query_saliency(sim, ts, duration, clip_length=cfg.clip_length).tolist()),
-            clip_length=cfg.clip_length,
-            duration=float(duration),
         )
     props = propose(sim, ts, duration, cfg)
     sample_start, sample_end = sample_intervals(ts, duration)
