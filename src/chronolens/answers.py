@@ -20,6 +20,10 @@ Two parsers are available, chosen by name:
   Where the reference script crashes (``"1..2 - 3"`` fails its ``float()``) or stops in a
   debugger (``"start time 3, end time 5"`` in ``format_dvc.py``), this parser returns no span
   or reads the pair as written, respectively.
+
+Highlight answers in TimeIT's form (``"There are 2 highlight moments in the 4.0, 6.0 second.
+Their saliency scores are 2.7, 3.3."``) are read by :func:`parse_highlight_answer` and turned
+into per-clip saliency by :func:`highlight_saliency`.
 """
 
 from __future__ import annotations
@@ -27,11 +31,20 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from chronolens.timebase import Span, clamp_span
 
-__all__ = ["PARSERS", "parse_span", "parse_timestamped_captions"]
+__all__ = [
+    "PARSERS",
+    "highlight_saliency",
+    "parse_highlight_answer",
+    "parse_span",
+    "parse_timestamped_captions",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -393,3 +406,62 @@ def parse_timestamped_captions(
     if parser == "timechat":
         return _timechat_captions(text)
     return _default_captions(text, duration)
+
+
+# ---------------------------------------------------------------------------------------------
+# Highlight answers (TimeIT form)
+# ---------------------------------------------------------------------------------------------
+
+_HL_COUNT = re.compile(r"there are (\d+) highlight moments?", re.IGNORECASE)
+_HL_SCORE = re.compile(r"score", re.IGNORECASE)
+_HL_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w]|\.\d)")
+
+
+def parse_highlight_answer(text: str) -> list[tuple[float, float]]:
+    """Read a TimeIT highlight answer into ``[(time in seconds, saliency score), ...]``.
+
+    The answer lists clip times, then their scores: ``"There are 2 highlight moments in the 4.0,
+    6.0 second. Their saliency scores are 2.7, 3.3."``. Times are the numbers before the first
+    ``"score"``, scores the numbers after it; the stated count (when present) caps both. A time
+    without a score gets 0 (as TimeChat's ``format_vhd.py`` pads); scores without times are
+    dropped.
+
+    Returns:
+        The pairs in the order written; an empty list when no time is found.
+    """
+    body = text
+    count: int | None = None
+    found = _HL_COUNT.search(body)
+    if found:
+        count = int(found.group(1))
+        body = body[: found.start()] + body[found.end() :]
+    split = _HL_SCORE.search(body)
+    head, tail = (body[: split.start()], body[split.end() :]) if split else (body, "")
+    times = [float(x) for x in _HL_NUMBER.findall(head)]
+    scores = [float(x) for x in _HL_NUMBER.findall(tail)]
+    if count is not None:
+        times, scores = times[:count], scores[:count]
+    times = [t for t in times if math.isfinite(t)]
+    scores = scores[: len(times)] + [0.0] * max(0, len(times) - len(scores))
+    return list(zip(times, scores, strict=True))
+
+
+def highlight_saliency(
+    pairs: Sequence[tuple[float, float]], duration: float, clip_length: float = 2.0
+) -> list[float]:
+    """Per-clip saliency from ``(time, score)`` pairs: the mean score of the pairs in each clip.
+
+    A time ``t`` falls in clip ``floor(t / L)`` (TimeIT answers name clips by their start time);
+    times outside ``[0, duration]`` are dropped, clips with no pair score 0. The video has
+    ``int(duration / L)`` clips, as the QVHighlights evaluator counts them (at least one).
+    """
+    n = max(1, int(duration / clip_length + 1e-9))
+    total = np.zeros(n, dtype=np.float64)
+    count = np.zeros(n, dtype=np.float64)
+    for t, score in pairs:
+        if not (0 <= t <= duration):
+            continue
+        i = min(int(t / clip_length + 1e-9), n - 1)
+        total[i] += score
+        count[i] += 1
+    return [float(v) for v in np.where(count > 0, total / np.maximum(count, 1), 0.0)]

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chronolens.cli.search import positive_int
+
 HELP = "run chronolens end to end on a benchmark and print its scores next to baselines"
 
 logger = logging.getLogger(__name__)
@@ -51,10 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--json", action="store_true", help="print one JSON object")
     _add_qvhighlights(sub)
     _add_charades(sub)
+    _add_timechat(sub)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark."""
+    if args.benchmark == "timechat":
+        return _run_timechat(args)
     if args.benchmark != "synth":
         return _run_real(args)
     from chronolens.bench.synth import SynthBenchConfig, format_report, run_synth_bench
@@ -145,4 +150,76 @@ def _run_real(args: argparse.Namespace) -> int:
     else:
         for key, value in shown.items():
             print(f"{key:<28}{value if value is None else format(value, '.2f')}")
+    return 0
+
+
+TIMECHAT_TASKS = ("grounding", "dense-captioning", "highlights")  # chronolens.bench.timechat.TASKS
+
+
+def _add_timechat(subparsers: Any) -> argparse.ArgumentParser:
+    """Add ``timechat`` to ``chronolens bench``'s subparsers; returns the new parser."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "timechat",
+        help="ask a TimeChat checkpoint every query of a split; grounding, dense captioning or highlights",
+        description=(
+            "Ask a TimeChat checkpoint every query of a benchmark split (native annotation files), "
+            "write its predictions in the native formats and score them with chronolens' metrics."
+        ),
+    )
+    parser.add_argument("--task", required=True, choices=TIMECHAT_TASKS, help="what to evaluate")
+    parser.add_argument("--data", help="dataset dir from `chronolens synth` (annotations/, videos/)")
+    parser.add_argument("--checkpoint", required=True, help="TimeChat checkpoint dir")
+    parser.add_argument(
+        "--split",
+        default="test",
+        choices=("train", "val", "test", "compositional"),
+        help="split whose annotation file is read (default test)",
+    )
+    parser.add_argument(
+        "--limit", type=positive_int, help="only the first N queries (dense captioning: videos)"
+    )
+    parser.add_argument("--annotations", help="a native annotation file instead of DATA/annotations/'s")
+    parser.add_argument("--videos", help="directory of <vid>.<ext> videos (default DATA/videos)")
+    parser.add_argument("--out", help="directory for predictions (default DATA/.bench/timechat-<checkpoint>)")
+    parser.add_argument(
+        "--parser",
+        default="default",
+        choices=("default", "timechat"),
+        help="answer parser: chronolens' or TimeChat's format_tvg/format_dvc (default default)",
+    )
+    parser.add_argument(
+        "--max-new-tokens", type=positive_int, help="cap on generated tokens (default: per task)"
+    )
+    parser.add_argument("--batch-size", type=positive_int, default=8, help="queries generated together")
+    parser.add_argument("--device", help="torch device, e.g. cuda or cpu")
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    return parser
+
+
+def _run_timechat(args: argparse.Namespace) -> int:
+    """Run ``bench timechat`` from parsed arguments and print its report."""
+    from chronolens.bench.timechat import format_report, run_timechat_bench
+    from chronolens.errors import ChronolensError
+
+    if args.data is None and args.annotations is None:
+        raise ChronolensError("bench timechat needs --data DIR (or --annotations FILE with --videos DIR)")
+    report = run_timechat_bench(
+        args.data,
+        checkpoint=args.checkpoint,
+        task=args.task,
+        split=args.split,
+        limit=args.limit,
+        out=args.out,
+        annotations=args.annotations,
+        videos=args.videos,
+        parser=args.parser,
+        max_new_tokens=args.max_new_tokens,
+        batch_size=args.batch_size,
+        device=args.device,
+        progress=not getattr(args, "quiet", False) and sys.stderr.isatty(),
+    )
+    if args.json:
+        print(json.dumps(report.to_json()))
+    else:
+        print(format_report(report))
     return 0

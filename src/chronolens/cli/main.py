@@ -28,6 +28,8 @@ SUBCOMMANDS: dict[str, str] = {
     "search": "search",
     "ground": "ground",
     "highlights": "highlights",
+    "caption": "caption",
+    "ask": "ask",
     "info": "info",
     "models": "models",
     "eval": "evaluate",

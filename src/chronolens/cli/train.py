@@ -1,7 +1,7 @@
 """``chronolens train RECIPE ...``: run a training recipe (one sub-subcommand per recipe).
 
-Recipes register below as ``name -> (help, add_arguments, run)``; ``timechat`` will join
-``builtin-clip`` the same way.
+Recipes register below as ``name -> (help, add_arguments, run)``: ``builtin-clip`` and
+``timechat``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 __all__ = ["HELP", "RECIPES", "add_arguments", "run"]
 
-HELP = "train a model with one of chronolens' recipes (builtin-clip)"
+HELP = "train a model with one of chronolens' recipes (builtin-clip, timechat)"
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,69 @@ def _builtin_clip_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _timechat_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, type=Path, help="recipe TOML (see configs/timechat/)")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="override recipe settings, e.g. train.steps=200 model.sliding=false data.root=DIR",
+    )
+    parser.add_argument("--out", type=Path, default=Path("runs/timechat"), help="run directory")
+    parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars or loss lines")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _timechat_run(args: argparse.Namespace) -> int:
+    from chronolens.training.recipes.timechat import run_timechat
+    from chronolens.training.recipes.timechat_settings import load_recipe
+
+    recipe = load_recipe(args.config, args.overrides)
+    on_log = None
+    if not args.no_progress:
+        from tqdm.auto import tqdm
+
+        def on_log(record: dict[str, object]) -> None:
+            tqdm.write(
+                f"[{record['stage']}] step {record['step']} loss {float(record['loss']):.4f} "  # type: ignore[arg-type]
+                f"{float(record['tokens_per_s']):.0f} tokens/s",  # type: ignore[arg-type]
+                file=sys.stderr,
+            )
+
+    result = run_timechat(recipe, args.out, resume=args.resume, progress=not args.no_progress, on_log=on_log)
+    summary = {
+        "model_dir": str(result.model_dir),
+        "steps": result.train.steps,
+        "final_loss": result.train.final_loss,
+        "n_train_samples": result.n_train_samples,
+        "n_trainable": result.n_trainable,
+        "tokens_per_s": result.tokens_per_s,
+        "timings_s": result.timings,
+        "metrics": result.metrics,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"model written to {result.model_dir}")
+    for name, values in result.metrics.items():
+        shown = ", ".join(f"{k} {float(v):.1f}" for k, v in values.items() if k.startswith(("R1", "mIoU")))
+        print(f"  grounding {name}: {shown} (unparsed {values.get('parse_failures', 0)})")
+    minutes = {k: v / 60 for k, v in result.timings.items()}
+    print(f"  training wall time: {minutes['train']:.1f} min (whole run {minutes['total']:.1f} min)")
+    return 0
+
+
 RECIPES: dict[str, Recipe] = {
     "builtin-clip": Recipe(
         help="train the built-in image-text model (builtin:synth-clip) on a synthetic dataset",
         add_arguments=_builtin_clip_arguments,
         run=_builtin_clip_run,
+    ),
+    "timechat": Recipe(
+        help="instruction-tune TimeChat on TimeIT data and score grounding (--config FILE [KEY=VALUE ...])",
+        add_arguments=_timechat_arguments,
+        run=_timechat_run,
     ),
 }
 

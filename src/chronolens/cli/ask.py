@@ -1,0 +1,53 @@
+"""``chronolens ask VIDEO "question" --checkpoint DIR``: a free-text answer from TimeChat."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from chronolens.cli.caption import add_model_arguments
+
+HELP = "ask a trained TimeChat checkpoint a question about one video"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``chronolens ask``."""
+    parser.add_argument("video", help="video file")
+    parser.add_argument("question", help="the question, e.g. 'When does the red square appear?'")
+    add_model_arguments(parser)
+    parser.add_argument(
+        "--transcript",
+        type=Path,
+        help="text file of timestamped transcript (ASR) lines given with the question",
+    )
+    parser.add_argument("--json", action="store_true", help="print the question, answer and duration as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Ask the question and print the answer."""
+    from chronolens.errors import ChronolensError
+    from chronolens.tasks.video_llm import TimeChatSession
+
+    transcript = None
+    if args.transcript is not None:
+        try:
+            transcript = args.transcript.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ChronolensError(f"cannot read the transcript {args.transcript}: {exc}") from exc
+    session = TimeChatSession(args.checkpoint, device=args.device)
+    sampled = session.sample(args.video)
+    answer = session.ask(
+        sampled.path, args.question, transcript=transcript, max_new_tokens=args.max_new_tokens
+    )
+    if args.json:
+        payload = {
+            "video": str(args.video),
+            "question": args.question,
+            "answer": answer,
+            "duration": sampled.duration,
+        }
+        print(json.dumps(payload))
+        return 0
+    print(answer)
+    return 0

@@ -1,0 +1,221 @@
+"""Configuration of TimeChat (Ren et al., CVPR 2024): sizes, windows, LLM and LoRA settings.
+
+Defaults are the paper's: 96 frames, a 12-layer BERT-base InstructBLIP Q-Former with 32 query
+tokens per frame, a 2-layer video Q-Former over windows of Lw = S = 32 frames with Nv = 32 queries
+per window (so 96 frames give 3 * 32 = 96 video tokens), LoRA on the LLM attention projections.
+``TimeChatConfig.tiny()`` is the few-hundred-kilobyte configuration unit tests and the CPU recipe
+train from scratch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+__all__ = ["TINY_LLM", "TimeChatConfig"]
+
+TINY_LLM = "tiny"  # llm name of the random-init LlamaForCausalLM built from the llm_* fields
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimeChatConfig:
+    """TimeChat architecture. Frozen and keyword-only; ``to_dict``/``from_dict`` round-trip through JSON."""
+
+    image_encoder: str = "builtin:synth-clip"  # encoder registry name; its vision tower gives patch features
+    vision_dim: int | None = None  # Dv of the patch features; None = TimeChat.build reads image_encoder
+    llm: str = TINY_LLM  # "tiny" (random-init Llama from llm_*), or a local dir / hub id / .gguf file
+    llm_hidden: int = 128  # "tiny" only: LLM hidden size
+    llm_layers: int = 2  # "tiny" only: decoder layers
+    llm_heads: int = 4  # "tiny" only: attention heads; must divide llm_hidden
+    llm_intermediate: int = 256  # "tiny" only: MLP width
+    n_frames: int = 96  # frames sampled uniformly per video; also the size of the frame position table
+    frame_queries: int = 32  # Nq learnable query tokens per frame (timestamp-aware frame Q-Former)
+    qformer_hidden: int = 768  # frame Q-Former width (BERT-base in the paper)
+    qformer_layers: int = 12  # frame Q-Former layers
+    qformer_heads: int = 12  # frame Q-Former attention heads; must divide qformer_hidden
+    qformer_intermediate: int = 3072  # frame Q-Former MLP width
+    cross_attention_frequency: int = 2  # frame Q-Former: cross-attention to patches every k-th layer
+    qformer_init_std: float = 0.02  # std of the random init of both Q-Formers + queries (BLIP-2's)
+    qformer_dropout: float = 0.1  # dropout in both Q-Formers, hidden and attention (BERT's 0.1)
+    qformer_tokenizer: str | None = None  # BERT-style tokenizer dir for the timestamp text; None = word-level
+    qformer_text_tokens: int = 32  # max tokens of one timestamp instruction (incl. specials)
+    timestamp_text: bool = True  # ablation switch: False feeds no timestamp instruction to the frame Q-Former
+    timestamp_template: str = "This frame is sampled at {t:.1f}s."  # instruction text; {t} = seconds
+    window: int = 32  # Lw frames per video Q-Former window
+    stride: int = 32  # S frames between window starts; <= window so no frame is skipped
+    video_queries: int = 32  # Nv learnable queries per window
+    video_qformer_layers: int = 2  # video Q-Former layers (cross-attention in every layer)
+    sliding: bool = True  # False = global video Q-Former (ablation): one window over all frames
+    lora_r: int = 64  # LoRA rank
+    lora_alpha: int = 16  # LoRA scaling numerator (scale = alpha / r)
+    lora_dropout: float = 0.05  # dropout on the LoRA input
+    lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")  # LLM modules LoRA wraps
+    max_text_tokens: int = 512  # prompt + answer tokens per sample, excluding the video tokens
+    seed: int = 0  # initialisation seed of the randomly initialised parts (Q-Formers, projection, tiny LLM)
+
+    def __post_init__(self) -> None:
+        positive = {
+            "llm_hidden": self.llm_hidden,
+            "llm_layers": self.llm_layers,
+            "llm_heads": self.llm_heads,
+            "llm_intermediate": self.llm_intermediate,
+            "n_frames": self.n_frames,
+            "frame_queries": self.frame_queries,
+            "qformer_hidden": self.qformer_hidden,
+            "qformer_layers": self.qformer_layers,
+            "qformer_heads": self.qformer_heads,
+            "qformer_intermediate": self.qformer_intermediate,
+            "cross_attention_frequency": self.cross_attention_frequency,
+            "qformer_text_tokens": self.qformer_text_tokens,
+            "window": self.window,
+            "stride": self.stride,
+            "video_queries": self.video_queries,
+            "video_qformer_layers": self.video_qformer_layers,
+            "lora_r": self.lora_r,
+            "lora_alpha": self.lora_alpha,
+            "max_text_tokens": self.max_text_tokens,
+        }
+        for name, value in positive.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"TimeChatConfig.{name} must be an integer >= 1, got {value!r}")
+        if self.vision_dim is not None and (isinstance(self.vision_dim, bool) or self.vision_dim < 1):
+            raise ValueError(f"TimeChatConfig.vision_dim must be None or >= 1, got {self.vision_dim!r}")
+        if not self.image_encoder:
+            raise ValueError("TimeChatConfig.image_encoder must name an encoder, e.g. 'builtin:synth-clip'")
+        if not self.llm:
+            raise ValueError(f"TimeChatConfig.llm must be '{TINY_LLM}' or a model dir / hub id / .gguf file")
+        if self.llm_hidden % self.llm_heads:
+            raise ValueError(
+                f"TimeChatConfig.llm_heads ({self.llm_heads}) must divide llm_hidden ({self.llm_hidden})"
+            )
+        if self.qformer_hidden % self.qformer_heads:
+            raise ValueError(
+                f"TimeChatConfig.qformer_heads ({self.qformer_heads}) must divide qformer_hidden "
+                f"({self.qformer_hidden})"
+            )
+        if self.stride > self.window:
+            raise ValueError(
+                f"TimeChatConfig.stride ({self.stride}) must be <= window ({self.window}); "
+                "a larger stride would skip frames between windows"
+            )
+        if not 0.0 < self.qformer_init_std <= 1.0:
+            raise ValueError(
+                f"TimeChatConfig.qformer_init_std must be in (0, 1], got {self.qformer_init_std!r}"
+            )
+        if not 0.0 <= self.qformer_dropout < 1.0:
+            raise ValueError(
+                f"TimeChatConfig.qformer_dropout must be in [0, 1), got {self.qformer_dropout!r}"
+            )
+        if not 0.0 <= self.lora_dropout < 1.0:
+            raise ValueError(f"TimeChatConfig.lora_dropout must be in [0, 1), got {self.lora_dropout!r}")
+        if not self.lora_targets or not all(isinstance(t, str) and t for t in self.lora_targets):
+            raise ValueError(
+                f"TimeChatConfig.lora_targets must be non-empty module names, got {self.lora_targets!r}"
+            )
+        try:
+            self.timestamp_template.format(t=1.0)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"TimeChatConfig.timestamp_template must format with {{t}} seconds only, got "
+                f"{self.timestamp_template!r} ({exc})"
+            ) from exc
+
+    # -- derived --------------------------------------------------------------------------------
+
+    @property
+    def is_tiny_llm(self) -> bool:
+        """Whether the LLM is the random-init Llama built from the ``llm_*`` fields."""
+        return self.llm == TINY_LLM
+
+    def n_windows(self, n_frames: int) -> int:
+        """Number of video Q-Former windows over ``n_frames`` frames: ``ceil(T / S)``, or 1 when global.
+
+        As in TimeChat's ``range(0, T, stride)`` loop, windows start every S frames and the last
+        ones may be shorter than Lw.
+        """
+        if n_frames < 1:
+            raise ValueError(f"n_frames must be >= 1, got {n_frames}")
+        if not self.sliding:
+            return 1
+        return math.ceil(n_frames / self.stride)
+
+    def n_video_tokens(self, n_frames: int) -> int:
+        """Video tokens the LLM sees for a ``n_frames``-frame video: windows * Nv."""
+        return self.n_windows(n_frames) * self.video_queries
+
+    def timestamp_instruction(self, seconds: float) -> str:
+        """The frame Q-Former's instruction for a frame at ``seconds`` ("This frame is sampled at 2.0s.")."""
+        return self.timestamp_template.format(t=seconds)
+
+    # -- (de)serialisation -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (tuples become lists)."""
+        data = asdict(self)
+        data["lora_targets"] = list(self.lora_targets)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TimeChatConfig:
+        """Rebuild from ``to_dict`` output.
+
+        Raises:
+            ValueError: unknown keys (names them) or invalid values.
+        """
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown TimeChatConfig fields: {', '.join(unknown)}")
+        values = dict(data)
+        if "lora_targets" in values:
+            values["lora_targets"] = tuple(values["lora_targets"])
+        return cls(**values)
+
+    def with_(self, **overrides: Any) -> TimeChatConfig:
+        """A copy with some fields replaced (validated again)."""
+        return replace(self, **overrides)
+
+    # -- presets -------------------------------------------------------------------------------
+
+    @classmethod
+    def paper(cls, **overrides: Any) -> TimeChatConfig:
+        """The paper's configuration (96 frames, Lw = S = Nv = 32, BERT-base frame Q-Former).
+
+        The paper's LLM is LLaMA-2 7B (Video-LLaMA weights) and its image tower EVA ViT-g/14; pass
+        ``llm=`` and ``image_encoder=`` for what you have locally.
+        """
+        return cls(**overrides)
+
+    @classmethod
+    def tiny(cls, **overrides: Any) -> TimeChatConfig:
+        """A configuration small enough to train from scratch on a CPU in minutes (and test in ms)."""
+        values: dict[str, Any] = {
+            "llm": TINY_LLM,
+            "llm_hidden": 64,
+            "llm_layers": 2,
+            "llm_heads": 4,
+            "llm_intermediate": 128,
+            "n_frames": 16,
+            "frame_queries": 4,
+            "qformer_hidden": 64,
+            "qformer_layers": 2,
+            "qformer_heads": 4,
+            "qformer_intermediate": 128,
+            "cross_attention_frequency": 1,
+            "qformer_text_tokens": 24,
+            # BLIP-2's 0.02 assumes a pretrained Q-Former; from scratch it leaves the video tokens of
+            # different videos nearly identical (relative difference ~1e-4 after the two Q-Formers),
+            # so training first has to find the video. 0.2 keeps them apart (~0.7) at these widths.
+            "qformer_init_std": 0.2,
+            "window": 8,
+            "stride": 8,
+            "video_queries": 4,
+            "video_qformer_layers": 1,
+            "lora_r": 8,
+            "lora_alpha": 16,
+            "lora_dropout": 0.0,
+            "max_text_tokens": 256,
+        }
+        values.update(overrides)
+        return cls(**values)

@@ -1,0 +1,114 @@
+"""The frozen image tower of TimeChat: patch features of sampled frames.
+
+TimeChat reads every frame with a frozen ViT (EVA ViT-g/14 in the paper) and hands all patch
+tokens to the frame Q-Former. Here the tower is the vision model of any encoder in chronolens'
+registry (``builtin:synth-clip`` ships inside the package; ``hf:<dir>`` loads a CLIP / SigLIP
+checkpoint), and the features are its last hidden state, ``(T, P, Dv)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import numpy as np
+import torch
+
+from chronolens.errors import ModelNotFoundError
+
+__all__ = ["FrameFeatures", "sample_video"]
+
+logger = logging.getLogger(__name__)
+
+
+class FrameFeatures:
+    """Frames -> patch features with the frozen vision tower of a registry encoder.
+
+    Attributes:
+        name: the encoder registry name.
+        dim: Dv, the width of the patch features.
+        tokens: P, patch tokens per frame (a class token included where the tower has one).
+    """
+
+    def __init__(self, image_encoder: str, *, device: str | None = None, batch_size: int = 32) -> None:
+        """Load the encoder and find its vision tower.
+
+        Args:
+            image_encoder: registry name, e.g. ``builtin:synth-clip`` or ``hf:/path/to/clip``.
+            device: torch device; None picks CUDA when available.
+            batch_size: frames per forward pass.
+
+        Raises:
+            ModelNotFoundError: unknown name, or the encoder exposes no transformers vision tower.
+        """
+        from chronolens.encoders.registry import load_encoder
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        encoder: Any = load_encoder(image_encoder, device=device, precision="fp32", batch_size=batch_size)
+        model = getattr(encoder, "model", None)
+        tower = getattr(model, "vision_model", None)
+        if tower is None or not hasattr(encoder, "pixel_values"):
+            raise ModelNotFoundError(
+                f"{image_encoder}: TimeChat needs a transformers image tower (hf: or builtin: encoders); "
+                f"{type(encoder).__name__} has none"
+            )
+        self.name = image_encoder
+        self.batch_size = batch_size
+        self._encoder = encoder
+        self._tower = tower.eval()
+        for param in self._tower.parameters():
+            param.requires_grad_(False)
+        self.device = next(self._tower.parameters()).device
+        self.tokens = self.dim = 0
+        probe = self(np.zeros((1, 8, 8, 3), dtype=np.uint8))
+        self.tokens = int(probe.shape[1])
+        self.dim = int(probe.shape[2])
+        logger.info("TimeChat image tower %s: %d patch tokens x %d", image_encoder, self.tokens, self.dim)
+
+    def __call__(self, frames: np.ndarray) -> np.ndarray:
+        """Patch features of RGB frames.
+
+        Args:
+            frames: ``(T, H, W, 3)`` uint8.
+
+        Returns:
+            ``(T, P, Dv)`` float32: the tower's last hidden state.
+        """
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise ValueError(f"frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
+        chunks = []
+        with torch.inference_mode():
+            for start in range(0, len(frames), self.batch_size):
+                pixels = self._encoder.pixel_values(frames[start : start + self.batch_size]).to(self.device)
+                hidden = self._tower(pixel_values=pixels).last_hidden_state  # (b, P, Dv)
+                chunks.append(hidden.float().cpu().numpy())
+        if not chunks:
+            raise ValueError("no frames to encode")
+        return np.concatenate(chunks, axis=0).astype(np.float32, copy=False)
+
+    def __repr__(self) -> str:
+        return f"FrameFeatures(name={self.name!r}, tokens={self.tokens}, dim={self.dim})"
+
+
+def sample_video(path: str | os.PathLike[str], n_frames: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """``n_frames`` frames spread uniformly over a video, with their decoder timestamps.
+
+    Args:
+        path: a video file.
+        n_frames: frames to sample (fewer come back when the video has fewer).
+
+    Returns:
+        ``(frames (T, H, W, 3) uint8, timestamps (T,) float64 seconds from PTS, duration seconds)``.
+
+    Raises:
+        DecodeError: the file cannot be decoded.
+    """
+    from chronolens.video import UniformN, probe, read_frames
+
+    frames = read_frames(path, sampling=UniformN(n=n_frames))
+    duration = float(probe(path).duration)
+    if len(frames) and frames.timestamps[-1] > duration:
+        duration = float(frames.timestamps[-1])  # a header that under-reports the duration
+    return frames.images, frames.timestamps.astype(np.float64), duration
