@@ -1,13 +1,16 @@
-"""Atomic file writes: a temp file in the same directory, then ``os.replace``."""
+"""Atomic writes: a temp file (or directory) next to the target, then ``os.replace``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["write_json_atomic", "write_text_atomic"]
+__all__ = ["atomic_directory", "write_json_atomic", "write_text_atomic"]
 
 
 def _file_mode() -> int:
@@ -40,3 +43,32 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
 def write_json_atomic(path: str | os.PathLike[str], data: object, *, indent: int | None = None) -> Path:
     """Serialise ``data`` as JSON to ``path`` atomically."""
     return write_text_atomic(path, json.dumps(data, indent=indent, ensure_ascii=False) + "\n")
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Build a directory in ``.<name>.partial`` next to ``path``, then swap it in for ``path``.
+
+    Yields the temp directory to fill. On success an existing ``path`` is moved aside and
+    replaced by two renames, so a reader sees the old directory or the new one, never a mix (a
+    crash between the renames leaves the old one as ``.<name>.old``); on error the temp
+    directory is removed and ``path`` is untouched.
+    """
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = out.with_name(f".{out.name}.old")
+    if out.exists():
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(out, old)
+    os.replace(tmp, out)
+    shutil.rmtree(old, ignore_errors=True)

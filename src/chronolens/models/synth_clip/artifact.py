@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chronolens.atomic import atomic_directory
 from chronolens.encoders.preprocess import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, PREPROCESSOR_CONFIG
+from chronolens.models.tokenizer_files import save_portable_tokenizer
 
 if TYPE_CHECKING:
     from transformers import CLIPModel, PreTrainedTokenizerBase
@@ -25,8 +26,6 @@ logger = logging.getLogger(__name__)
 
 MODEL_CARD = "README.md"
 _RESAMPLE_BICUBIC = 3  # PIL.Image.BICUBIC, as CLIPImageProcessor stores it
-# transformers 5 records its internal backend class; the portable name loads in 4.x and 5.x alike.
-_PORTABLE_TOKENIZER_CLASS = "PreTrainedTokenizerFast"
 _FILE_MODE = 0o644  # rw-r--r--
 
 
@@ -67,33 +66,17 @@ def save_artifact(
         ``out_dir`` as a ``Path``.
     """
     out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    model.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
-    tok_config = tmp / "tokenizer_config.json"
-    if tok_config.is_file():
-        data = json.loads(tok_config.read_text(encoding="utf-8"))
-        data["tokenizer_class"] = _PORTABLE_TOKENIZER_CLASS
-        tok_config.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    image_size = int(getattr(model.config.vision_config, "image_size"))  # noqa: B009 - typed as a union
-    (tmp / PREPROCESSOR_CONFIG).write_text(
-        json.dumps(preprocessor_config(image_size), indent=2) + "\n", encoding="utf-8"
-    )
-    if model_card is not None:
-        (tmp / MODEL_CARD).write_text(model_card, encoding="utf-8")
-    for path in tmp.iterdir():
-        # safetensors writes owner-only files; shipped package data must be world-readable.
-        path.chmod(_FILE_MODE)
-    old = out.with_name(f".{out.name}.old")
-    if out.exists():
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(out, old)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
+    with atomic_directory(out) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        save_portable_tokenizer(tokenizer, tmp)
+        image_size = int(getattr(model.config.vision_config, "image_size"))  # noqa: B009 - typed as a union
+        (tmp / PREPROCESSOR_CONFIG).write_text(
+            json.dumps(preprocessor_config(image_size), indent=2) + "\n", encoding="utf-8"
+        )
+        if model_card is not None:
+            (tmp / MODEL_CARD).write_text(model_card, encoding="utf-8")
+        for path in tmp.iterdir():
+            # safetensors writes owner-only files; shipped package data must be world-readable.
+            path.chmod(_FILE_MODE)
     logger.info("saved model to %s", out)
     return out

@@ -19,16 +19,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from chronolens.atomic import write_json_atomic
+from chronolens.atomic import atomic_directory, write_json_atomic
 from chronolens.errors import ChronolensError, ModelNotFoundError
 from chronolens.models.timechat.config import TimeChatConfig
 from chronolens.models.timechat.model import TimeChat
+from chronolens.models.tokenizer_files import save_portable_tokenizer
 
 __all__ = ["CHECKPOINT_FILE", "CONFIG_FILE", "FORMAT_VERSION", "load_timechat", "save_timechat"]
 
@@ -40,8 +40,6 @@ CHECKPOINT_FILE = "checkpoint.json"
 TRAINED_FILE = "trained.safetensors"
 FROZEN_FILE = "frozen.safetensors"
 TOKENIZER_DIR = "tokenizer"
-# transformers 5 records its internal backend class; the portable name loads in 4.x and 5.x alike.
-_PORTABLE_TOKENIZER_CLASS = "PreTrainedTokenizerFast"
 
 
 def _tensors(model: TimeChat, *, trained: bool) -> dict[str, torch.Tensor]:
@@ -65,23 +63,13 @@ def save_timechat(model: TimeChat, directory: str | os.PathLike[str]) -> Path:
     from safetensors.torch import save_file
 
     out = Path(directory)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
+    with atomic_directory(out) as tmp:
         trained = _tensors(model, trained=True)
         save_file(trained, str(tmp / TRAINED_FILE), metadata={"format": "pt"})
         if model.config.is_tiny_llm:
             frozen = _tensors(model, trained=False)
             save_file(frozen, str(tmp / FROZEN_FILE), metadata={"format": "pt"})
-            model.tokenizer.save_pretrained(tmp / TOKENIZER_DIR)
-            tok_config = tmp / TOKENIZER_DIR / "tokenizer_config.json"
-            if tok_config.is_file():
-                data = json.loads(tok_config.read_text(encoding="utf-8"))
-                data["tokenizer_class"] = _PORTABLE_TOKENIZER_CLASS
-                write_json_atomic(tok_config, data, indent=2)
+            save_portable_tokenizer(model.tokenizer, tmp / TOKENIZER_DIR)
         write_json_atomic(tmp / CONFIG_FILE, model.config.to_dict(), indent=2)
         write_json_atomic(
             tmp / CHECKPOINT_FILE,
@@ -92,16 +80,6 @@ def save_timechat(model: TimeChat, directory: str | os.PathLike[str]) -> Path:
             },
             indent=1,
         )
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = out.with_name(f".{out.name}.old")
-    if out.exists():
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(out, old)
-    os.replace(tmp, out)
-    shutil.rmtree(old, ignore_errors=True)
     logger.info("saved TimeChat checkpoint (%d trained tensors) to %s", len(trained), out)
     return out
 
