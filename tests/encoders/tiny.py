@@ -14,7 +14,8 @@ from typing import Any
 
 import torch
 
-from chronolens.encoders.preprocess import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, STANDARD_MEAN, STANDARD_STD
+from chronolens.encoders.preprocess import STANDARD_MEAN, STANDARD_STD
+from chronolens.models.synth_clip.artifact import preprocessor_config
 
 __all__ = ["TINY_WORDS", "save_tiny_clip", "save_tiny_siglip", "save_tiny_tokenizer"]
 
@@ -53,6 +54,31 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
 
 
+def _tiny_towers(vocab_size: int, image_size: int) -> dict[str, dict[str, int]]:
+    """The text and vision tower sizes shared by the tiny CLIP and SigLIP configs."""
+    return {
+        "text_config": {
+            "vocab_size": vocab_size,
+            "hidden_size": TINY_WIDTH,
+            "intermediate_size": 4 * TINY_WIDTH,
+            "num_hidden_layers": TINY_LAYERS,
+            "num_attention_heads": TINY_HEADS,
+            "max_position_embeddings": TINY_TEXT_POSITIONS,
+            "pad_token_id": 0,
+            "bos_token_id": 2,
+            "eos_token_id": 3,
+        },
+        "vision_config": {
+            "hidden_size": TINY_WIDTH,
+            "intermediate_size": 4 * TINY_WIDTH,
+            "num_hidden_layers": TINY_LAYERS,
+            "num_attention_heads": TINY_HEADS,
+            "image_size": image_size,
+            "patch_size": TINY_PATCH,
+        },
+    }
+
+
 def save_tiny_clip(
     directory: Path,
     *,
@@ -77,47 +103,13 @@ def save_tiny_clip(
     directory.mkdir(parents=True, exist_ok=True)
     vocab_size = save_tiny_tokenizer(directory)
     config = CLIPConfig(
-        text_config={
-            "vocab_size": vocab_size,
-            "hidden_size": TINY_WIDTH,
-            "intermediate_size": 4 * TINY_WIDTH,
-            "num_hidden_layers": TINY_LAYERS,
-            "num_attention_heads": TINY_HEADS,
-            "max_position_embeddings": TINY_TEXT_POSITIONS,
-            "pad_token_id": 0,
-            "bos_token_id": 2,
-            "eos_token_id": 3,
-        },
-        vision_config={
-            "hidden_size": TINY_WIDTH,
-            "intermediate_size": 4 * TINY_WIDTH,
-            "num_hidden_layers": TINY_LAYERS,
-            "num_attention_heads": TINY_HEADS,
-            "image_size": image_size,
-            "patch_size": TINY_PATCH,
-        },
+        **_tiny_towers(vocab_size, image_size),
         projection_dim=TINY_PROJECTION,
     )
     torch.manual_seed(seed)
     CLIPModel(config).eval().save_pretrained(directory, safe_serialization=True)
     if preprocessor:
-        _write_json(
-            directory / "preprocessor_config.json",
-            {
-                "image_processor_type": "CLIPImageProcessor",
-                "do_resize": True,
-                "size": {"shortest_edge": image_size},
-                "resample": 3,
-                "do_center_crop": True,
-                "crop_size": {"height": image_size, "width": image_size},
-                "do_rescale": True,
-                "rescale_factor": 1 / 255,
-                "do_normalize": True,
-                "image_mean": list(OPENAI_CLIP_MEAN),
-                "image_std": list(OPENAI_CLIP_STD),
-                "do_convert_rgb": True,
-            },
-        )
+        _write_json(directory / "preprocessor_config.json", preprocessor_config(image_size))
     return directory
 
 
@@ -133,25 +125,7 @@ def save_tiny_siglip(directory: Path, *, seed: int = 0, image_size: int = TINY_I
     directory.mkdir(parents=True, exist_ok=True)
     vocab_size = save_tiny_tokenizer(directory)
     config = SiglipConfig(
-        text_config={
-            "vocab_size": vocab_size,
-            "hidden_size": TINY_WIDTH,
-            "intermediate_size": 4 * TINY_WIDTH,
-            "num_hidden_layers": TINY_LAYERS,
-            "num_attention_heads": TINY_HEADS,
-            "max_position_embeddings": TINY_TEXT_POSITIONS,
-            "pad_token_id": 0,
-            "bos_token_id": 2,
-            "eos_token_id": 3,
-        },
-        vision_config={
-            "hidden_size": TINY_WIDTH,
-            "intermediate_size": 4 * TINY_WIDTH,
-            "num_hidden_layers": TINY_LAYERS,
-            "num_attention_heads": TINY_HEADS,
-            "image_size": image_size,
-            "patch_size": TINY_PATCH,
-        },
+        **_tiny_towers(vocab_size, image_size),
     )
     torch.manual_seed(seed)
     SiglipModel(config).eval().save_pretrained(directory, safe_serialization=True)
