@@ -31,7 +31,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,13 +48,14 @@ from chronolens.training.recipes.timechat_data import (
     build_samples,
     encode_videos,
     load_turns,
+    stack_features,
 )
+from chronolens.training.recipes.timechat_eval import evaluate_grounding_split
 from chronolens.training.recipes.timechat_settings import (
     EVAL_DIR,
     LM_STAGE_DIR,
     MODEL_DIR,
     RECIPE_FILE,
-    EvalSettings,
     TimeChatRecipe,
     TrainSettings,
 )
@@ -66,11 +67,24 @@ __all__ = [
     "LMPretrainTask",
     "TimeChatRunResult",
     "TimeChatTask",
-    "evaluate_grounding_split",
     "run_timechat",
 ]
 
 logger = logging.getLogger(__name__)
+
+_SPAN_TEXT = re.compile(r"(\d+(?:\.\d+)?)(\s*-\s*)(\d+(?:\.\d+)?)")
+
+
+def _shift_span_text(answer: str, shift: float) -> str:
+    """``answer`` with its first ``"s - e"`` pair moved by ``shift`` seconds (rounded to 0.1 s)."""
+
+    def moved(match: re.Match[str]) -> str:
+        start = round(float(match.group(1)) + shift, 1)
+        end = round(float(match.group(3)) + shift, 1)
+        return f"{max(start, 0.0)}{match.group(2)}{max(end, 0.0)}"
+
+    return _SPAN_TEXT.sub(moved, answer, count=1)
+
 
 # ---------------------------------------------------------------------------------------------
 # Training tasks (loop.TrainTask)
@@ -257,7 +271,7 @@ class TimeChatTask:
             index += [len(videos)] * len(rows)
             videos.append(frames)
             encoded += rows
-        features, timestamps, frame_mask = _stack_features(videos)  # (U, T, P, Dv), (U, T), (U, T)
+        features, timestamps, frame_mask = stack_features(videos)  # (U, T, P, Dv), (U, T), (U, T)
         length = max(len(ids) for ids, _ in encoded)
         input_ids = torch.full((len(encoded), length), pad_token_id(tokenizer), dtype=torch.long)
         attention_mask = torch.zeros((len(encoded), length), dtype=torch.long)
@@ -396,125 +410,6 @@ def _base_llm_names(model: TimeChat) -> set[str]:
     """Names (in ``model``) of the LLM's own weights, LoRA adapters excluded."""
     prefix = next(name for name, module in model.named_children() if module is model.llm)
     return {f"{prefix}.{name}" for name, _ in model.llm.named_parameters() if "lora_" not in name}
-
-
-# ---------------------------------------------------------------------------------------------
-# Evaluation
-# ---------------------------------------------------------------------------------------------
-
-
-_SPAN_TEXT = re.compile(r"(\d+(?:\.\d+)?)(\s*-\s*)(\d+(?:\.\d+)?)")
-
-
-def _shift_span_text(answer: str, shift: float) -> str:
-    """``answer`` with its first ``"s - e"`` pair moved by ``shift`` seconds (rounded to 0.1 s)."""
-
-    def moved(match: re.Match[str]) -> str:
-        start = round(float(match.group(1)) + shift, 1)
-        end = round(float(match.group(3)) + shift, 1)
-        return f"{max(start, 0.0)}{match.group(2)}{max(end, 0.0)}"
-
-    return _SPAN_TEXT.sub(moved, answer, count=1)
-
-
-def _stack_features(
-    values: Sequence[VideoFeatures],
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Pad videos to the longest: features ``(B, T, P, Dv)``, timestamps ``(B, T)``, mask ``(B, T)``."""
-    t_max = max(v.features.shape[0] for v in values)
-    p, dv = values[0].features.shape[1:]
-    feats = torch.zeros((len(values), t_max, p, dv), dtype=torch.float32)
-    times = torch.zeros((len(values), t_max), dtype=torch.float32)
-    mask = torch.zeros((len(values), t_max), dtype=torch.bool)
-    for i, v in enumerate(values):
-        n = v.features.shape[0]
-        feats[i, :n] = torch.from_numpy(v.features)
-        times[i, :n] = torch.from_numpy(v.timestamps.astype(np.float32))
-        mask[i, :n] = True
-    return feats, times, mask
-
-
-def evaluate_grounding_split(
-    model: TimeChat,
-    turns: Sequence[TimeITTurn],
-    features: Mapping[Path, VideoFeatures],
-    settings: EvalSettings,
-    *,
-    device: torch.device,
-    autocast: torch.dtype | None = None,
-    progress: bool = True,
-) -> tuple[dict[str, dict[str, float | int]], list[dict[str, Any]]]:
-    """Ground every grounding turn with the model and with the trivial baselines, and score all.
-
-    The ground truth of a turn is the span its reference answer states (TimeIT grounding
-    answers are ``"The given query happens in s - e seconds."``); turns whose answer states no
-    span are skipped with a warning.
-
-    Returns:
-        ``({"timechat": metrics, "uniform-window": metrics, "random": metrics}, answers)`` where
-        metrics are ``chronolens.metrics.grounding.evaluate_grounding``'s and answers are
-        TimeChat-style ``{"vname", "generated_cap", "query", "id", "span", "duration"}`` records.
-    """
-    from tqdm.auto import tqdm
-
-    from chronolens.answers import parse_span
-    from chronolens.bench.baselines import BaselineConfig, baseline_prediction
-    from chronolens.metrics.grounding import evaluate_grounding
-    from chronolens.models.timechat import build_prompt
-
-    queries: list[tuple[int, TimeITTurn, tuple[float, float]]] = []
-    for i, turn in enumerate(turns):
-        gt = parse_span(turn.answer, parser="default")
-        if gt is None:
-            logger.warning(
-                "eval item %d: reference answer states no span; skipped: %r", turn.item, turn.answer
-            )
-            continue
-        queries.append((i, turn, (gt.start, gt.end)))
-    if not queries:
-        raise ChronolensError("no grounding queries with a reference span to evaluate")
-    truth = {qid: span for qid, _, span in queries}
-    predictions: dict[int, Any] = {}
-    answers: list[dict[str, Any]] = []
-    model.eval()
-    step = settings.batch_size
-    for start in tqdm(range(0, len(queries), step), desc="ground", unit="batch", disable=not progress):
-        chunk = queries[start : start + step]
-        values = [features[turn.video] for _, turn, _ in chunk]
-        feats, times, mask = _stack_features(values)
-        prompts = [build_prompt(turn.question) for _, turn, _ in chunk]
-        with _autocast(device, autocast):
-            texts = model.generate(
-                feats.to(device),
-                times.to(device),
-                mask.to(device),
-                prompts,
-                max_new_tokens=settings.max_new_tokens,
-            )
-        for (qid, turn, _), value, text in zip(chunk, values, texts, strict=True):
-            span = parse_span(text, duration=value.duration, parser=settings.parser)
-            predictions[qid] = span
-            answers.append(
-                {
-                    "vname": turn.video.name,
-                    "generated_cap": text,
-                    "query": turn.question,
-                    "id": qid,
-                    "span": None if span is None else [span.start, span.end],
-                    "duration": value.duration,
-                    "reference": turn.answer,
-                }
-            )
-    results: dict[str, dict[str, float | int]] = {"timechat": evaluate_grounding(predictions, truth)}
-    rng = np.random.default_rng(settings.baseline_seed)
-    config = BaselineConfig(n_windows=settings.baseline_windows)
-    for name in ("uniform-window", "random"):
-        preds: dict[int, Any] = {}
-        for qid, turn, _ in queries:
-            windows, _ = baseline_prediction(name, features[turn.video].duration, rng, config)
-            preds[qid] = windows[0][:2]  # the top-ranked window is the R1 prediction
-        results[name] = evaluate_grounding(preds, truth)
-    return results, answers
 
 
 # ---------------------------------------------------------------------------------------------
