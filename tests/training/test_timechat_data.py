@@ -143,9 +143,13 @@ def test_feature_cache_hits_misses_and_invalidation(tmp_path: Path, make_video: 
     _, cache = encode_videos([video], encoder=ENCODER, n_frames=6, cache_dir=cache_dir, progress=False)
     assert cache.misses == 1  # a modified video is encoded again
 
-    keyed = FeatureCache(cache_dir, encoder="hf:other", n_frames=6)
+    sha = cache.weights_sha256
+    assert len(sha) == 64
+    keyed = FeatureCache(cache_dir, encoder="hf:other", weights_sha256=sha, n_frames=6)
     assert keyed.load(video) is None  # another encoder never reads these features
-    broken = FeatureCache(cache_dir, encoder=ENCODER, n_frames=6)
+    retrained = FeatureCache(cache_dir, encoder=ENCODER, weights_sha256="0" * 64, n_frames=6)
+    assert retrained.load(video) is None  # new weights under the same name: a miss, not stale features
+    broken = FeatureCache(cache_dir, encoder=ENCODER, weights_sha256=sha, n_frames=6)
     broken.path(video).write_bytes(b"garbage")
     assert broken.load(video) is None  # an unreadable entry is a miss, not a crash
 

@@ -163,6 +163,10 @@ def test_cli_trains_checkpoints_evaluates_and_resumes(
     assert len(answers) == n_queries and all("generated_cap" in a for a in answers)
     assert all(a["span"] is None or 0 <= a["span"][0] <= a["span"][1] <= a["duration"] for a in answers)
     assert summary["tokens_per_s"] > 0
+    from chronolens.metrics.grounding import evaluate_files
+
+    rescored = evaluate_files(out / "eval" / "grounding_answers.json", out / "eval" / "grounding_gt.json")
+    assert rescored == metrics["timechat"]  # the written files reproduce the run's score
 
     assert _train(synth_dir, out, "train.steps=4", "train.llm_mode='lora'", "--resume") == 0
     capsys.readouterr()

@@ -26,7 +26,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -289,25 +289,19 @@ def _grounding(ctx: _Context) -> TimeChatBenchReport:
     records = ctx.take(read_charades_sta(ctx.annotations))
     if not records:
         raise ChronolensError(f"{ctx.annotations}: no queries")
-    _resolve(ctx.files, (r.vid for r in records), ctx.annotations, ctx.videos_dir)
     answers: list[dict[str, Any]] = [{} for _ in records]
     gt: list[dict[str, Any]] = [{} for _ in records]
-    groups = _by_video(records, lambda r: r.vid)
-    with _progress(len(groups), ctx.progress, "grounding") as bar:
-        for vid, items in groups.items():
-            path = ctx.files[vid]
-            sampled = ctx.session.sample(path)
-            texts = _generate(ctx, sampled, [grounding_instruction(r.sentence) for _, r in items])
-            for (n, r), text in zip(items, texts, strict=True):
-                answers[n] = {"vname": path.name, "generated_cap": text, "query": r.sentence, "id": n}
-                gt[n] = {
-                    "image_id": path.name,
-                    "caption": r.sentence,
-                    "timestamp": [r.start, r.end],
-                    "id": n,
-                    "duration": sampled.duration,
-                }
-            bar.update(1)
+    for n, r, path, sampled, text in _answer_by_video(
+        ctx, records, lambda r: r.vid, lambda r: grounding_instruction(r.sentence), "grounding"
+    ):
+        answers[n] = {"vname": path.name, "generated_cap": text, "query": r.sentence, "id": n}
+        gt[n] = {
+            "image_id": path.name,
+            "caption": r.sentence,
+            "timestamp": [r.start, r.end],
+            "id": n,
+            "duration": sampled.duration,
+        }
     ground_truth = {"annotations": gt}
     written = {
         "answers": _write_json(ctx.path(f"charades_sta_{ctx.split}_answers.json"), answers),
@@ -319,7 +313,7 @@ def _grounding(ctx: _Context) -> TimeChatBenchReport:
         task="grounding",
         split=ctx.split,
         checkpoint="",
-        n_videos=len(groups),
+        n_videos=len({r.vid for r in records}),
         n_queries=len(records),
         parse_failures=int(metrics["parse_failures"]),
         metrics=metrics,
@@ -332,6 +326,29 @@ def _generate(ctx: _Context, sampled: SampledVideo, instructions: list[str]) -> 
     return ctx.session.generate(
         sampled, instructions, max_new_tokens=ctx.max_new_tokens, batch_size=ctx.batch_size
     )
+
+
+def _answer_by_video(
+    ctx: _Context,
+    records: Sequence[T],
+    vid: Callable[[T], str],
+    instruction: Callable[[T], str],
+    desc: str,
+) -> Iterator[tuple[int, T, Path, SampledVideo, str]]:
+    """Ask every record's instruction, one video at a time (each video is sampled once).
+
+    Yields ``(index in records, record, video file, sampled video, answer text)``.
+    """
+    _resolve(ctx.files, (vid(r) for r in records), ctx.annotations, ctx.videos_dir)
+    groups = _by_video(records, vid)
+    with _progress(len(groups), ctx.progress, desc) as bar:
+        for key, items in groups.items():
+            path = ctx.files[key]
+            sampled = ctx.session.sample(path)
+            texts = _generate(ctx, sampled, [instruction(r) for _, r in items])
+            for (n, r), text in zip(items, texts, strict=True):
+                yield n, r, path, sampled, text
+            bar.update(1)
 
 
 def _dense_captioning(ctx: _Context) -> TimeChatBenchReport:
@@ -400,28 +417,22 @@ def _highlights(ctx: _Context) -> TimeChatBenchReport:
     records = ctx.take(read_qvhighlights(ctx.annotations))
     if not records:
         raise ChronolensError(f"{ctx.annotations}: no queries")
-    _resolve(ctx.files, (r.vid for r in records), ctx.annotations, ctx.videos_dir)
     answers: list[dict[str, Any]] = [{} for _ in records]
     predictions: list[dict[str, Any]] = [{} for _ in records]
     failures = 0
-    groups = _by_video(records, lambda r: r.vid)
-    with _progress(len(groups), ctx.progress, "highlights") as bar:
-        for vid, items in groups.items():
-            path = ctx.files[vid]
-            sampled = ctx.session.sample(path)
-            texts = _generate(ctx, sampled, [highlight_instruction(r.query) for _, r in items])
-            for (n, r), text in zip(items, texts, strict=True):
-                pairs = parse_highlight_answer(text)
-                failures += not pairs
-                answers[n] = {"vname": path.name, "generated_cap": text, "query": r.query, "id": r.qid}
-                predictions[n] = {
-                    "qid": r.qid,
-                    "query": r.query,
-                    "vid": r.vid,
-                    # The GT's duration: the evaluator counts int(duration / 2) clips from it.
-                    "pred_saliency_scores": highlight_saliency(pairs, r.duration, QVH_CLIP_LENGTH),
-                }
-            bar.update(1)
+    for n, r, path, _, text in _answer_by_video(
+        ctx, records, lambda r: r.vid, lambda r: highlight_instruction(r.query), "highlights"
+    ):
+        pairs = parse_highlight_answer(text)
+        failures += not pairs
+        answers[n] = {"vname": path.name, "generated_cap": text, "query": r.query, "id": r.qid}
+        predictions[n] = {
+            "qid": r.qid,
+            "query": r.query,
+            "vid": r.vid,
+            # The GT's duration: the evaluator counts int(duration / 2) clips from it.
+            "pred_saliency_scores": highlight_saliency(pairs, r.duration, QVH_CLIP_LENGTH),
+        }
     preds_path = ctx.path(f"qvhighlights_{ctx.split}_preds.jsonl")
     written = {
         "answers": _write_json(ctx.path(f"qvhighlights_{ctx.split}_answers.json"), answers),
@@ -439,7 +450,7 @@ def _highlights(ctx: _Context) -> TimeChatBenchReport:
         task="highlights",
         split=ctx.split,
         checkpoint="",
-        n_videos=len(groups),
+        n_videos=len({r.vid for r in records}),
         n_queries=len(records),
         parse_failures=failures,
         metrics=metrics,

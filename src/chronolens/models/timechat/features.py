@@ -27,6 +27,7 @@ class FrameFeatures:
 
     Attributes:
         name: the encoder registry name.
+        weights_sha256: sha256 of the encoder's weight files.
         dim: Dv, the width of the patch features.
         tokens: P, patch tokens per frame (a class token included where the tower has one).
     """
@@ -56,6 +57,7 @@ class FrameFeatures:
             )
         self.name = image_encoder
         self.batch_size = batch_size
+        self.weights_sha256: str = encoder.weights_sha256  # identifies the weights, not just the name
         self._encoder = encoder
         self._tower = tower.eval()
         for param in self._tower.parameters():

@@ -610,11 +610,14 @@ def run_timechat(
     t_eval = 0.0
     if eval_turns:
         t3 = time.perf_counter()
-        metrics, answers = evaluate_grounding_split(
+        evaluation = evaluate_grounding_split(
             model, eval_turns, features, recipe.eval, device=device, autocast=autocast, progress=progress
         )
         t_eval = time.perf_counter() - t3
-        write_json_atomic(out / EVAL_DIR / "grounding_answers.json", answers)
+        metrics = evaluation.metrics
+        # answers + gt re-score to the same figures with `chronolens eval charades-sta`
+        write_json_atomic(out / EVAL_DIR / "grounding_answers.json", evaluation.answers)
+        write_json_atomic(out / EVAL_DIR / "grounding_gt.json", evaluation.ground_truth)
         write_json_atomic(out / EVAL_DIR / "grounding_metrics.json", metrics, indent=2)
         for name, values in metrics.items():
             logger.info("grounding %s: %s", name, {k: round(float(v), 2) for k, v in values.items()})

@@ -51,7 +51,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_CACHE_VERSION = 1  # bump when the cached arrays change meaning
+_CACHE_VERSION = 2  # bump when the cached arrays change meaning
 # Task of a TimeIT item, from words in its "source" (TimeIT's own sources and chronolens synth's).
 TASKS: dict[str, tuple[str, ...]] = {
     "tvg": ("tvg", "grounding", "charades", "didemo", "queryd"),
@@ -173,16 +173,20 @@ def default_cache_dir() -> Path:
 
 
 class FeatureCache:
-    """Frame features on disk, one ``.npz`` per (video size + mtime, encoder, n_frames).
+    """Frame features on disk, one ``.npz`` per (video size + mtime, encoder weights, n_frames).
 
     The key covers the resolved path, byte size and modification time of the video, so an
-    edited or replaced file is re-encoded; the encoder's name and ``n_frames`` select the
-    sampling and the tower. Writes go to a temporary file renamed into place.
+    edited or replaced file is re-encoded; the encoder's name and the sha256 of its weights
+    select the tower (retrained weights under the same name are a miss), ``n_frames`` the
+    sampling. Writes go to a temporary file renamed into place.
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, encoder: str, n_frames: int) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], *, encoder: str, weights_sha256: str, n_frames: int
+    ) -> None:
         self.root = Path(root)
         self.encoder = encoder
+        self.weights_sha256 = weights_sha256
         self.n_frames = n_frames
         self.hits = 0  # lookups served from disk in this object's lifetime
         self.misses = 0  # lookups that had to decode and encode
@@ -191,7 +195,8 @@ class FeatureCache:
         """The cache file of ``video`` under the current file state."""
         p = Path(video).resolve()
         stat = p.stat()
-        key = f"v{_CACHE_VERSION}|{p}|{stat.st_size}|{stat.st_mtime_ns}|{self.encoder}|{self.n_frames}"
+        parts = (p, stat.st_size, stat.st_mtime_ns, self.encoder, self.weights_sha256, self.n_frames)
+        key = f"v{_CACHE_VERSION}|" + "|".join(str(part) for part in parts)
         digest = hashlib.sha256(key.encode()).hexdigest()[:24]
         return self.root / f"{p.stem[:40]}-{digest}.npz"
 
@@ -254,8 +259,10 @@ def encode_videos(
     from chronolens.models.timechat.features import FrameFeatures, sample_video
 
     unique = list(dict.fromkeys(videos))
-    cache = FeatureCache(cache_dir or default_cache_dir(), encoder=encoder, n_frames=n_frames)
-    tower: FrameFeatures | None = None
+    # Loaded up front: the cache key needs the weights' hash (a small cost next to decoding).
+    tower = FrameFeatures(encoder)
+    root = cache_dir or default_cache_dir()
+    cache = FeatureCache(root, encoder=encoder, weights_sha256=tower.weights_sha256, n_frames=n_frames)
     out: dict[Path, VideoFeatures] = {}
     for video in tqdm(unique, desc="frame features", unit="video", disable=not progress):
         found = cache.load(video)
@@ -264,8 +271,6 @@ def encode_videos(
             out[video] = found
             continue
         cache.misses += 1
-        if tower is None:
-            tower = FrameFeatures(encoder)
         frames, timestamps, duration = sample_video(video, n_frames)
         value = VideoFeatures(
             features=np.asarray(tower(frames), dtype=np.float32),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +24,18 @@ from chronolens.training.recipes.timechat_settings import EvalSettings
 if TYPE_CHECKING:
     from chronolens.models.timechat import TimeChat
 
-__all__ = ["evaluate_grounding_split"]
+__all__ = ["GroundingEvaluation", "evaluate_grounding_split"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class GroundingEvaluation:
+    """The scored answers of one evaluation, with the files that reproduce the score."""
+
+    metrics: dict[str, dict[str, float | int]]  # {"timechat" | "uniform-window" | "random": metrics}
+    answers: list[dict[str, Any]]  # TimeChat answer records (+ parsed span, duration, reference)
+    ground_truth: dict[str, Any]  # Charades-STA-style {"annotations": [...]} for the answers' ids
 
 
 def evaluate_grounding_split(
@@ -37,7 +47,7 @@ def evaluate_grounding_split(
     device: torch.device,
     autocast: torch.dtype | None = None,
     progress: bool = True,
-) -> tuple[dict[str, dict[str, float | int]], list[dict[str, Any]]]:
+) -> GroundingEvaluation:
     """Ground every grounding turn with the model and with the trivial baselines, and score all.
 
     The ground truth of a turn is the span its reference answer states (TimeIT grounding
@@ -45,15 +55,15 @@ def evaluate_grounding_split(
     span are skipped with a warning.
 
     Returns:
-        ``({"timechat": metrics, "uniform-window": metrics, "random": metrics}, answers)`` where
-        metrics are ``chronolens.metrics.grounding.evaluate_grounding``'s and answers are
-        TimeChat-style ``{"vname", "generated_cap", "query", "id", "span", "duration"}`` records.
+        The metrics of the model (scored by ``chronolens.metrics.grounding.evaluate_answers``,
+        as ``chronolens bench timechat`` and ``chronolens eval charades-sta`` score answer
+        files) and of both baselines, the answer records and their ground truth.
     """
     from tqdm.auto import tqdm
 
     from chronolens.answers import parse_span
     from chronolens.bench.baselines import BaselineConfig, baseline_prediction
-    from chronolens.metrics.grounding import evaluate_grounding
+    from chronolens.metrics.grounding import evaluate_answers, evaluate_grounding
     from chronolens.models.timechat import build_prompt
 
     queries: list[tuple[int, TimeITTurn, tuple[float, float]]] = []
@@ -68,8 +78,8 @@ def evaluate_grounding_split(
     if not queries:
         raise ChronolensError("no grounding queries with a reference span to evaluate")
     truth = {qid: span for qid, _, span in queries}
-    predictions: dict[int, Any] = {}
     answers: list[dict[str, Any]] = []
+    ground_truth: list[dict[str, Any]] = []
     model.eval()
     step = settings.batch_size
     for start in tqdm(range(0, len(queries), step), desc="ground", unit="batch", disable=not progress):
@@ -85,9 +95,8 @@ def evaluate_grounding_split(
                 prompts,
                 max_new_tokens=settings.max_new_tokens,
             )
-        for (qid, turn, _), value, text in zip(chunk, values, texts, strict=True):
+        for (qid, turn, window), value, text in zip(chunk, values, texts, strict=True):
             span = parse_span(text, duration=value.duration, parser=settings.parser)
-            predictions[qid] = span
             answers.append(
                 {
                     "vname": turn.video.name,
@@ -99,7 +108,12 @@ def evaluate_grounding_split(
                     "reference": turn.answer,
                 }
             )
-    results: dict[str, dict[str, float | int]] = {"timechat": evaluate_grounding(predictions, truth)}
+            record = {"image_id": turn.video.name, "caption": turn.question, "timestamp": list(window)}
+            ground_truth.append({**record, "id": qid, "duration": value.duration})
+    # Scored exactly as `chronolens bench timechat` scores TimeChat's answer files.
+    results: dict[str, dict[str, float | int]] = {
+        "timechat": evaluate_answers(answers, {"annotations": ground_truth}, parser=settings.parser)
+    }
     rng = np.random.default_rng(settings.baseline_seed)
     config = BaselineConfig(n_windows=settings.baseline_windows)
     for name in ("uniform-window", "random"):
@@ -108,4 +122,4 @@ def evaluate_grounding_split(
             windows, _ = baseline_prediction(name, features[turn.video].duration, rng, config)
             preds[qid] = windows[0][:2]  # the top-ranked window is the R1 prediction
         results[name] = evaluate_grounding(preds, truth)
-    return results, answers
+    return GroundingEvaluation(metrics=results, answers=answers, ground_truth={"annotations": ground_truth})
