@@ -61,9 +61,9 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
                 "and end-to-end quality checks, not for real footage."
             ),
             build_command=(
-                "chronolens synth /tmp/synth-train2 --videos 400 --seed 1 && "
-                "chronolens train builtin-clip --data /tmp/synth-train2 --out /tmp/run-clip64 --seed 0 && "
-                "cp /tmp/run-clip64/model/* src/chronolens/encoders/weights/synth-clip/"
+                "chronolens synth /tmp/synth-train5 --videos 1400 --seed 1 --long-fraction 0 && "
+                "chronolens train builtin-clip --data /tmp/synth-train5 --out /tmp/run-clip-big --seed 0 && "
+                "cp /tmp/run-clip-big/model/* src/chronolens/encoders/weights/synth-clip/"
             ),
         ),
     )

@@ -44,7 +44,9 @@ class BuiltinClipConfig:
     """Everything that determines a ``builtin:synth-clip`` training run."""
 
     model: SynthClipConfig = field(default_factory=SynthClipConfig)  # architecture
-    steps: int = 1500  # optimizer steps (3,000 at 96 px overfit the 280 train videos: val R@1 0.65 vs 0.78)
+    # optimizer steps: 3,000 x 64 pairs on 980 train videos (~5.6 passes over 34k frames); on the
+    # earlier 280-video set 1,500 was best and 3,000 overfit (docs/builtin-model.md)
+    steps: int = 3000
     batch_size: int = 64  # pairs per step (contrastive negatives come from the same batch)
     lr: float = 5e-4  # peak learning rate (2e-3 collapsed both towers to constant embeddings)
     warmup_steps: int = 50  # linear warmup steps
