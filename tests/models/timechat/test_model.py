@@ -223,7 +223,7 @@ def test_a_tiny_model_learns_answers_that_depend_on_the_video() -> None:
     for _ in range(80):
         out = model(batch)
         assert out.loss is not None
-        losses.append(float(out.loss))
+        losses.append(float(out.loss.detach()))
         optimizer.zero_grad()
         out.loss.backward()
         optimizer.step()
