@@ -195,10 +195,11 @@ def test_crop_augmentation_shifts_frames_and_answers_together(synth_dir: Path, t
     from chronolens.answers import parse_span
     from chronolens.models.timechat import TimeChat
     from chronolens.models.timechat.prompting import IGNORE_INDEX
-    from chronolens.training.recipes.timechat import TimeChatTask, _corpus, _grounding_span, _shift_span_text
+    from chronolens.training.recipes.timechat import _corpus, _grounding_span
     from chronolens.training.recipes.timechat_data import build_samples, encode_videos, load_turns
+    from chronolens.training.recipes.timechat_tasks import TimeChatTask, shift_span_text
 
-    assert _shift_span_text("The given query happens in 4.1 - 6.2 seconds.", -1.5) == (
+    assert shift_span_text("The given query happens in 4.1 - 6.2 seconds.", -1.5) == (
         "The given query happens in 2.6 - 4.7 seconds."
     )
     recipe = load_recipe(TINY, [*SMALL, "model.n_frames=8", "train.crop_prob=1.0", "train.batch_size=4"])

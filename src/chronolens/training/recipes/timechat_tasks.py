@@ -1,0 +1,306 @@
+"""The training tasks of the TimeChat recipe (``loop.TrainTask`` implementations).
+
+``TimeChatTask`` is instruction tuning on TimeIT samples: batches group questions by video
+(``GroupedBatch``: each distinct video is encoded once) and may cut grounding samples to random
+temporal crops with the answer's span shifted to match. ``LMPretrainTask`` is the text-only
+causal LM stage of the tiny random-init LLM. ``run_timechat`` (``timechat.py``) wires them to
+the generic loop.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from chronolens.training.recipes.timechat_data import VideoFeatures, stack_features
+from chronolens.training.recipes.timechat_settings import TrainSettings
+
+if TYPE_CHECKING:
+    from chronolens.models.timechat import TimeChat, TimeChatSample
+
+__all__ = ["GroupedBatch", "LMPretrainTask", "TimeChatTask", "shift_span_text"]
+
+_SPAN_TEXT = re.compile(r"(\d+(?:\.\d+)?)(\s*-\s*)(\d+(?:\.\d+)?)")
+
+
+def shift_span_text(answer: str, shift: float) -> str:
+    """``answer`` with its first ``"s - e"`` pair moved by ``shift`` seconds (rounded to 0.1 s)."""
+
+    def moved(match: re.Match[str]) -> str:
+        start = round(float(match.group(1)) + shift, 1)
+        end = round(float(match.group(3)) + shift, 1)
+        return f"{max(start, 0.0)}{match.group(2)}{max(end, 0.0)}"
+
+    return _SPAN_TEXT.sub(moved, answer, count=1)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupedBatch:
+    """A training batch whose rows share videos: each distinct video is encoded once.
+
+    TimeChat's frame and video Q-Formers see only the frames and their timestamps (never the
+    question), so the video tokens of a video are the same for all its questions; encoding them
+    once per distinct video and indexing the rows into them gives the same loss and gradients as
+    ``TimeChat.forward`` on a row-per-video batch at a fraction of the cost.
+    """
+
+    features: torch.Tensor  # (U, T, P, Dv) patch features of the U distinct videos
+    timestamps: torch.Tensor  # (U, T) seconds
+    frame_mask: torch.Tensor  # (U, T) bool
+    video_index: torch.Tensor  # (B,) long: the video of each text row
+    input_ids: torch.Tensor  # (B, L) long, right-padded, one <video> per row
+    attention_mask: torch.Tensor  # (B, L) long
+    labels: torch.Tensor  # (B, L) long, IGNORE_INDEX except answer tokens and eos
+
+    def to(self, device: torch.device) -> GroupedBatch:
+        """The same batch on ``device``."""
+        return GroupedBatch(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
+
+class TimeChatTask:
+    """Instruction tuning of ``TimeChat`` on samples (implements ``loop.TrainTask``).
+
+    A batch draws videos at random (with replacement, from the step's generator) and takes all
+    of each video's training samples, in a random order, until ``batch_size`` rows are filled.
+    Each sample's features are a pool of frames (``n_frames * frame_pool``); a batch uses
+    ``n_frames`` of them: spread over the whole video, or, with probability ``crop_prob`` for
+    grounding samples (``spans`` given), spread over a random temporal crop (see ``_crop``).
+    """
+
+    def __init__(
+        self,
+        model: TimeChat,
+        samples: Sequence[TimeChatSample],
+        settings: TrainSettings,
+        *,
+        device: torch.device,
+        autocast: torch.dtype | None,
+        spans: Sequence[tuple[float, float] | None] | None = None,
+    ) -> None:
+        self._model = model
+        self.samples = samples
+        self.settings = settings
+        self.device = device
+        self.autocast = autocast
+        self.tokens = 0  # text tokens (prompt + answer, excluding padding) seen so far
+        by_video: dict[str, list[int]] = {}
+        for i, sample in enumerate(samples):
+            by_video.setdefault(sample.video, []).append(i)
+        self.groups = list(by_video.values())  # sample indices per distinct video
+        self.spans = list(spans) if spans is not None else [None] * len(samples)
+        self._encoded: dict[int, tuple[list[int], list[int]]] = {}
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The TimeChat module."""
+        return self._model
+
+    def _text(self, index: int) -> tuple[list[int], list[int]]:
+        from chronolens.models.timechat.prompting import encode_text
+
+        found = self._encoded.get(index)
+        if found is None:
+            sample = self.samples[index]
+            found = encode_text(
+                self._model.tokenizer,
+                sample.prompt,
+                sample.answer,
+                max_tokens=self._model.config.max_text_tokens,
+            )
+            self._encoded[index] = found
+        return found
+
+    def _frames(self, sample: TimeChatSample, keep: np.ndarray) -> VideoFeatures:
+        """``n_frames`` of the sample's frame pool spread uniformly over the pool indices ``keep``."""
+        n = min(self._model.config.n_frames, len(keep))
+        pick = keep[np.unique(np.linspace(0, len(keep) - 1, n).round().astype(np.int64))]
+        return VideoFeatures(
+            features=sample.features[pick], timestamps=sample.timestamps[pick], duration=sample.duration
+        )
+
+    def _crop(
+        self, group: list[int], anchor: int, generator: torch.Generator
+    ) -> tuple[VideoFeatures, list[tuple[int, str]]] | None:
+        """A random temporal crop holding the anchor's span: frames, and rows whose span fits in it.
+
+        Times are shifted so the crop starts at 0 s and answers are rewritten with the shifted
+        span, so the same question on the same video asks for other numbers each time.
+        """
+        span = self.spans[anchor]
+        sample = self.samples[anchor]
+        if span is None:
+            return None
+        start, end = span
+        duration = sample.duration
+        u = torch.rand(2, generator=generator).tolist()
+        length = duration * (self.settings.crop_min + (1.0 - self.settings.crop_min) * u[0])
+        length = max(length, end - start)
+        lo, hi = max(0.0, end - length), min(start, duration - length)
+        if hi < lo:
+            return None
+        c0 = round(lo + (hi - lo) * u[1], 1)
+        c1 = c0 + length
+        keep = np.flatnonzero((sample.timestamps >= c0) & (sample.timestamps <= c1))
+        if len(keep) < 2:
+            return None
+        frames = self._frames(sample, keep)
+        frames = VideoFeatures(
+            features=frames.features, timestamps=frames.timestamps - c0, duration=min(length, duration - c0)
+        )
+        rows = []
+        for i in group:
+            other = self.spans[i]
+            answer = self.samples[i].answer
+            if other is not None and answer is not None and c0 <= other[0] and other[1] <= c1:
+                rows.append((i, shift_span_text(answer, -c0)))
+        return frames, rows
+
+    def make_batch(self, step: int, micro: int, generator: torch.Generator) -> GroupedBatch:
+        """``batch_size`` rows from randomly drawn videos, each distinct video's frames once."""
+        from chronolens.models.timechat.prompting import IGNORE_INDEX, encode_text, pad_token_id
+
+        del step, micro
+        tokenizer, config = self._model.tokenizer, self._model.config
+        videos: list[VideoFeatures] = []
+        encoded: list[tuple[list[int], list[int]]] = []
+        index: list[int] = []
+        while len(encoded) < self.settings.batch_size:
+            group = self.groups[int(torch.randint(len(self.groups), (1,), generator=generator))]
+            order = [group[k] for k in torch.randperm(len(group), generator=generator).tolist()]
+            cropped = None
+            if (
+                self.settings.crop_prob > 0
+                and float(torch.rand((), generator=generator)) < self.settings.crop_prob
+            ):
+                cropped = self._crop(order, order[0], generator)
+            if cropped is not None:
+                frames, texts = cropped
+                rows = [
+                    encode_text(tokenizer, self.samples[i].prompt, answer, max_tokens=config.max_text_tokens)
+                    for i, answer in texts
+                ]
+            else:
+                sample = self.samples[order[0]]
+                frames = self._frames(sample, np.arange(len(sample.timestamps)))
+                rows = [self._text(i) for i in order]
+            rows = rows[: self.settings.batch_size - len(encoded)]
+            index += [len(videos)] * len(rows)
+            videos.append(frames)
+            encoded += rows
+        features, timestamps, frame_mask = stack_features(videos)  # (U, T, P, Dv), (U, T), (U, T)
+        length = max(len(ids) for ids, _ in encoded)
+        input_ids = torch.full((len(encoded), length), pad_token_id(tokenizer), dtype=torch.long)
+        attention_mask = torch.zeros((len(encoded), length), dtype=torch.long)
+        labels = torch.full((len(encoded), length), IGNORE_INDEX, dtype=torch.long)
+        for r, (ids, lab) in enumerate(encoded):
+            input_ids[r, : len(ids)] = torch.tensor(ids)
+            attention_mask[r, : len(ids)] = 1
+            labels[r, : len(lab)] = torch.tensor(lab)
+        self.tokens += int(attention_mask.sum())
+        batch = GroupedBatch(
+            features=features,
+            timestamps=timestamps,
+            frame_mask=frame_mask,
+            video_index=torch.tensor(index, dtype=torch.long),
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            labels=labels,
+        )
+        return batch if self.device.type == "cpu" else batch.to(self.device)
+
+    def loss(self, batch: GroupedBatch) -> torch.Tensor:
+        """Mean next-token cross-entropy over the answer tokens (``TimeChat.forward``'s loss)."""
+        from chronolens.models.timechat.prompting import IGNORE_INDEX
+
+        model = self._model
+        dtype = self.autocast  # None = fp32: autocast disabled, as in the recipe's evaluation
+        with torch.autocast(device_type=self.device.type, dtype=dtype, enabled=dtype is not None):
+            tokens, token_mask = model.encode_video(batch.features, batch.timestamps, batch.frame_mask)
+            tokens, token_mask = tokens[batch.video_index], token_mask[batch.video_index]  # (B, V, D)
+            # TimeChat.splice_video is the model's own splicing of video tokens at <video>; reusing it
+            # keeps this grouped forward identical to TimeChat.forward.
+            embeds, mask, labels = model.splice_video(
+                tokens, token_mask, batch.input_ids, batch.attention_mask, batch.labels, padding_side="right"
+            )
+            logits = model.llm(inputs_embeds=embeds, attention_mask=mask).logits  # (B, L', vocab)
+        assert labels is not None
+        return torch.nn.functional.cross_entropy(
+            logits[:, :-1].float().reshape(-1, logits.shape[-1]),
+            labels[:, 1:].reshape(-1),
+            ignore_index=IGNORE_INDEX,
+        )
+
+    def batch_size(self, batch: GroupedBatch) -> int:
+        """Text rows in ``batch``."""
+        return int(batch.input_ids.shape[0])
+
+    def after_step(self) -> None:
+        """Nothing to do after a step."""
+
+
+class LMPretrainTask:
+    """Text-only causal LM training of the tiny LLM's base weights (implements ``loop.TrainTask``).
+
+    Sequences are ``<bos> question answer <eos>`` with the loss on every token, so the LM learns
+    the language of the instructions and the answer format before it is frozen.
+    """
+
+    def __init__(
+        self,
+        model: TimeChat,
+        texts: Sequence[str],
+        batch_size: int,
+        *,
+        device: torch.device,
+        max_tokens: int,
+    ) -> None:
+        tokenizer = model.tokenizer
+        self._model = model
+        self.device = device
+        self.batch_size_ = batch_size
+        self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
+        eos = int(tokenizer.eos_token_id) if tokenizer.eos_token_id is not None else None
+        encoded = tokenizer(list(texts), truncation=True, max_length=max_tokens)["input_ids"]
+        self.ids = [list(ids) + ([eos] if eos is not None else []) for ids in encoded]
+        self.tokens = 0
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The TimeChat module (only its base LLM weights require grad in this stage)."""
+        return self._model
+
+    def make_batch(
+        self, step: int, micro: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(input_ids, attention_mask)`` of texts drawn with replacement, right-padded."""
+        del step, micro
+        picks = torch.randint(len(self.ids), (self.batch_size_,), generator=generator).tolist()
+        rows = [self.ids[i] for i in picks]
+        width = max(len(r) for r in rows)
+        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.int64)
+        mask = torch.zeros((len(rows), width), dtype=torch.int64)
+        for i, row in enumerate(rows):
+            input_ids[i, : len(row)] = torch.tensor(row)
+            mask[i, : len(row)] = 1
+        self.tokens += int(mask.sum())
+        return input_ids.to(self.device), mask.to(self.device)
+
+    def loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """Next-token cross-entropy over the non-padding tokens."""
+        input_ids, mask = batch
+        labels = input_ids.masked_fill(mask == 0, -100)
+        out = self._model.llm(input_ids=input_ids, attention_mask=mask, labels=labels)
+        loss: torch.Tensor = out.loss
+        return loss
+
+    def batch_size(self, batch: tuple[torch.Tensor, torch.Tensor]) -> int:
+        """Texts in ``batch``."""
+        return int(batch[0].shape[0])
+
+    def after_step(self) -> None:
+        """Nothing to do after a step."""
