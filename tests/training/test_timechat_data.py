@@ -134,6 +134,13 @@ def test_feature_cache_hits_misses_and_invalidation(tmp_path: Path, make_video: 
     again, cache = encode_videos([video], encoder=ENCODER, n_frames=6, cache_dir=cache_dir, progress=False)
     assert (cache.hits, cache.misses) == (1, 0)
     np.testing.assert_array_equal(again[video].features, value.features)
+    from chronolens.models.timechat.features import FrameFeatures
+
+    shared, cache = encode_videos(  # a loaded tower (shared by the recipe's two sets) keys the same entries
+        [video], encoder=FrameFeatures(ENCODER), n_frames=6, cache_dir=cache_dir, progress=False
+    )
+    assert (cache.hits, cache.misses) == (1, 0)
+    np.testing.assert_array_equal(shared[video].features, value.features)
 
     _, cache = encode_videos([video], encoder=ENCODER, n_frames=4, cache_dir=cache_dir, progress=False)
     assert cache.misses == 1  # another n_frames is another entry

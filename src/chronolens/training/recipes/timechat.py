@@ -40,6 +40,7 @@ import torch
 
 from chronolens.errors import ChronolensError
 from chronolens.models.timechat.config import TimeChatConfig
+from chronolens.models.timechat.features import FrameFeatures
 from chronolens.training.loop import LoopConfig, TrainResult, train
 from chronolens.training.recipes.timechat_data import (
     TimeITTurn,
@@ -209,9 +210,10 @@ def run_timechat(
         eval_turns = load_turns(data.path(data.eval), tasks=("tvg",), video_root=data.video_root or None)
         if data.max_eval_queries:
             eval_turns = eval_turns[: data.max_eval_queries]
+    tower = FrameFeatures(config.image_encoder)  # one load (and one weights hash) for both sets
     train_features, cache = encode_videos(
         [t.video for t in train_turns],
-        encoder=config.image_encoder,
+        encoder=tower,
         n_frames=config.n_frames * settings.frame_pool,
         cache_dir=data.cache_dir or None,
         progress=progress,
@@ -220,7 +222,7 @@ def run_timechat(
     if eval_turns:  # evaluated as at inference: n_frames spread uniformly over each video
         features, eval_cache = encode_videos(
             [t.video for t in eval_turns],
-            encoder=config.image_encoder,
+            encoder=tower,
             n_frames=config.n_frames,
             cache_dir=data.cache_dir or None,
             progress=progress,

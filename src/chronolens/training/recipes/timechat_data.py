@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import torch
 
     from chronolens.models.timechat import TimeChatSample
+    from chronolens.models.timechat.features import FrameFeatures
 
 __all__ = [
     "TASKS",
@@ -237,7 +238,7 @@ class FeatureCache:
 def encode_videos(
     videos: Iterable[Path],
     *,
-    encoder: str,
+    encoder: str | FrameFeatures,
     n_frames: int,
     cache_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
@@ -246,7 +247,8 @@ def encode_videos(
 
     Args:
         videos: video files (duplicates are encoded once).
-        encoder: the image encoder's registry name (e.g. ``builtin:synth-clip``).
+        encoder: the image encoder's registry name (e.g. ``builtin:synth-clip``), or an
+            already loaded ``FrameFeatures`` (callers encoding several sets share one tower).
         n_frames: frames sampled uniformly per video.
         cache_dir: the cache root (default ``default_cache_dir()``).
         progress: show a progress bar.
@@ -260,9 +262,9 @@ def encode_videos(
 
     unique = list(dict.fromkeys(videos))
     # Loaded up front: the cache key needs the weights' hash (a small cost next to decoding).
-    tower = FrameFeatures(encoder)
+    tower = FrameFeatures(encoder) if isinstance(encoder, str) else encoder
     root = cache_dir or default_cache_dir()
-    cache = FeatureCache(root, encoder=encoder, weights_sha256=tower.weights_sha256, n_frames=n_frames)
+    cache = FeatureCache(root, encoder=tower.name, weights_sha256=tower.weights_sha256, n_frames=n_frames)
     out: dict[Path, VideoFeatures] = {}
     for video in tqdm(unique, desc="frame features", unit="video", disable=not progress):
         found = cache.load(video)
