@@ -232,6 +232,8 @@ def run_timechat(
     samples = build_samples(train_turns, train_features)
     spans = [_grounding_span(t) for t in train_turns]
 
+    if config.vision_dim is None:
+        config = config.with_(vision_dim=tower.dim)  # from the loaded tower: build need not load it again
     torch.manual_seed(config.seed)
     model = TimeChat.build(config, corpus=_corpus(train_turns, config) if config.is_tiny_llm else None)
     model.to(device)
