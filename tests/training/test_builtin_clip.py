@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from chronolens.models.synth_clip import SynthClipConfig
 from chronolens.training.recipes.builtin_clip import BuiltinClipConfig, ClipPairTask, run_builtin_clip
-from chronolens.training.recipes.clip_data import build_frame_bank, frame_texts
+from chronolens.training.recipes.clip_data import build_frame_bank, frame_texts, hard_negative_captions
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,74 @@ def test_batches_are_deterministic_and_positives_are_true(synth_dir: Path) -> No
     assert loss.ndim == 0 and torch.isfinite(loss)
 
 
+def test_grouped_batches_take_distinct_frames_of_few_videos(synth_dir: Path) -> None:
+    from chronolens.data.synth import load_synth
+    from chronolens.models.synth_clip import build_clip_model, build_tokenizer
+
+    config = _tiny(frames_per_video=4, event_frame_fraction=0.5)
+    bank = build_frame_bank(load_synth(synth_dir), "train", fps=1.0, size=config.model.image_size)
+    corpus = sorted({t for texts in bank.texts for t in texts.valid})
+    tok = build_tokenizer(corpus, max_length=config.model.max_text_len)
+    task = ClipPairTask(build_clip_model(config.model, len(tok)), tok, bank, config)
+    generator = torch.Generator().manual_seed(5)
+    event = set(bank.event_frames.tolist())
+    for _ in range(5):
+        rows = task._grouped_indices(generator)
+        assert len(rows) == 8 and len(set(rows)) == 8  # no frame twice
+        videos = bank.video_index[rows].tolist()
+        assert videos[:4] == [videos[0]] * 4 and videos[4:] == [videos[4]] * 4 and videos[0] != videos[4]
+        for group in (rows[:4], rows[4:]):
+            frames = np.flatnonzero(bank.video_index == bank.video_index[group[0]])
+            n_event = sum(int(i) in event for i in frames)
+            n_idle = len(frames) - n_event
+            # 2 event + 2 idle frames; a video short of one kind gives more of the other
+            expected = min(4 - min(2, n_idle), n_event) if n_event >= 2 else n_event
+            assert sum(i in event for i in group) == expected
+    batch = task.make_batch(0, 0, generator)
+    assert batch.pixel_values.shape[0] == 8 and bool(batch.positives.diagonal().all())
+    assert torch.isfinite(task.loss(batch))
+
+
+def test_hard_negatives_swap_one_visible_attribute(synth_dir: Path) -> None:
+    from chronolens.data.synth import load_synth
+    from chronolens.data.synth.grammar import all_paraphrases, canonical_caption
+
+    videos = [v for v in load_synth(synth_dir).split("train") if any(e.objects for e in v.events)]
+    checked = 0
+    for video in videos:
+        for event in video.events:
+            negatives = hard_negative_captions(event, video, np.random.default_rng(0))
+            assert negatives == hard_negative_captions(event, video, np.random.default_rng(0))
+            if not event.objects:
+                assert negatives == ()
+                continue
+            true = {canonical_caption(event), *all_paraphrases(event)}
+            assert negatives and not set(negatives) & true  # never a way of saying the event
+            checked += 1
+    assert checked >= 3
+
+
+def test_hard_negative_texts_join_the_batch_as_negatives(synth_dir: Path) -> None:
+    from chronolens.data.synth import load_synth
+    from chronolens.models.synth_clip import build_clip_model, build_tokenizer
+
+    config = _tiny(hard_negative_prob=1.0, event_frame_fraction=1.0, scene_text_prob=0.0, video_text_prob=0.0)
+    bank = build_frame_bank(load_synth(synth_dir), "train", fps=1.0, size=config.model.image_size)
+    corpus = sorted({t for texts in bank.texts for t in texts.valid})
+    tok = build_tokenizer(corpus, max_length=config.model.max_text_len)
+    task = ClipPairTask(build_clip_model(config.model, len(tok)), tok, bank, config)
+    batch = task.make_batch(0, 0, torch.Generator().manual_seed(3))
+    n, m = batch.positives.shape
+    assert n == 8 and m > n and batch.input_ids.shape[0] == m and task.batch_size(batch) == 8
+    assert bool(batch.positives[:, :n].diagonal().all())
+    assert not bool(batch.positives[:, n:].any())  # a swapped caption describes no frame of the batch
+    assert torch.isfinite(task.loss(batch))
+    plain = ClipPairTask(
+        task.model, tok, bank, _tiny(event_frame_fraction=1.0, scene_text_prob=0.0, video_text_prob=0.0)
+    )
+    assert plain.make_batch(0, 0, torch.Generator().manual_seed(3)).positives.shape == (8, 8)
+
+
 def test_recipe_trains_evaluates_and_exports(synth_dir: Path, tmp_path: Path) -> None:
     from transformers import AutoTokenizer, CLIPModel
 
@@ -107,5 +176,9 @@ def test_recipe_trains_evaluates_and_exports(synth_dir: Path, tmp_path: Path) ->
 def test_config_validation() -> None:
     with pytest.raises(ValueError, match="batch_size"):
         _tiny(batch_size=1)
+    with pytest.raises(ValueError, match="hard_negative_prob"):
+        _tiny(hard_negative_prob=1.5)
+    with pytest.raises(ValueError, match="frames_per_video"):
+        _tiny(frames_per_video=9)
     with pytest.raises(ValueError, match="scene_text_prob"):
         _tiny(scene_text_prob=0.8, video_text_prob=0.5)

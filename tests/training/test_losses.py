@@ -62,6 +62,34 @@ def test_multi_positive_matches_naive() -> None:
     assert got != pytest.approx(single, rel=1e-3)
 
 
+def test_extra_texts_are_image_to_text_negatives_only() -> None:
+    g = torch.Generator().manual_seed(4)
+    img, txt = torch.randn(4, 6, generator=g), torch.randn(4, 6, generator=g)
+    extra = torch.randn(3, 6, generator=g)
+    scale = torch.tensor(5.0)
+    got = float(clip_contrastive_loss(img, torch.cat([txt, extra]), scale))
+    # naive: image i's softmax runs over all 7 texts; text j's over the 4 images only
+    imgn, alltxt = img / img.norm(dim=1, keepdim=True), torch.cat([txt, extra])
+    alltxt = alltxt / alltxt.norm(dim=1, keepdim=True)
+    sims = scale * imgn @ alltxt.T
+    i2t = sum(float(torch.logsumexp(sims[i], 0) - sims[i, i]) for i in range(4)) / 4
+    t2i = sum(float(torch.logsumexp(sims[:, j], 0) - sims[j, j]) for j in range(4)) / 4
+    assert got == pytest.approx(0.5 * (i2t + t2i), rel=1e-5)
+    # a hard negative close to image 0 raises the loss; the same mask form gives the same value
+    near = torch.cat([txt, img[:1] * 3.0])
+    mask = torch.zeros(4, 5, dtype=torch.bool)
+    mask[:, :4] = torch.eye(4, dtype=torch.bool)
+    assert float(clip_contrastive_loss(img, near, scale, mask)) == pytest.approx(
+        float(clip_contrastive_loss(img, near, scale)), rel=1e-6
+    )
+    assert float(clip_contrastive_loss(img, near, scale)) > float(clip_contrastive_loss(img, txt, scale))
+    # an extra text marked positive for image 1 takes half of that row's target
+    mask[1, 4] = True
+    assert float(clip_contrastive_loss(img, near, scale, mask)) != pytest.approx(
+        float(clip_contrastive_loss(img, near, scale)), rel=1e-3
+    )
+
+
 def test_duplicate_caption_target_is_split_between_duplicates() -> None:
     # Rows 0 and 1 are one caption twice. Multi-positive: each duplicate gets half the target mass,
     # so the loss at perfect alignment is exactly log 2 on those rows and 0 on row 2.
@@ -86,6 +114,8 @@ def test_bad_inputs_raise() -> None:
         clip_contrastive_loss(x, x, torch.tensor(1.0), torch.ones(2, 2, dtype=torch.bool))
     with pytest.raises(ValueError, match=r"\(B, D\)"):
         clip_contrastive_loss(x, torch.randn(3, 5), torch.tensor(1.0))
+    with pytest.raises(ValueError, match=r"\(B \+ M, D\)"):
+        clip_contrastive_loss(x, torch.randn(2, 4), torch.tensor(1.0))
 
 
 def test_temperature_is_learned() -> None:

@@ -33,6 +33,18 @@ def _builtin_clip_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/builtin-clip"), help="run directory")
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps (default: the recipe's)")
     parser.add_argument("--batch-size", type=int, default=None, help="pairs per step (default: the recipe's)")
+    parser.add_argument(
+        "--frames-per-video",
+        type=int,
+        default=None,
+        help="frames drawn from each sampled video (default: the recipe's)",
+    )
+    parser.add_argument(
+        "--hard-negative-prob",
+        type=float,
+        default=None,
+        help="P(an event caption brings an attribute-swapped negative caption) (default: the recipe's)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of init and batch sampling")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--max-videos", type=int, default=None, help="use only this many train videos")
@@ -57,6 +69,10 @@ def _builtin_clip_run(args: argparse.Namespace) -> int:
         overrides["batch_size"] = args.batch_size
     if args.max_videos is not None:
         overrides["max_videos"] = args.max_videos
+    if args.frames_per_video is not None:
+        overrides["frames_per_video"] = args.frames_per_video
+    if args.hard_negative_prob is not None:
+        overrides["hard_negative_prob"] = args.hard_negative_prob
     try:
         config = replace(config, **overrides)  # type: ignore[arg-type]
     except ValueError as exc:

@@ -64,7 +64,7 @@ def clip_contrastive_loss(
     logit_scale: torch.Tensor,
     positives: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Symmetric InfoNCE over a batch of image-text pairs, with multi-positive support.
+    """Symmetric InfoNCE over a batch of image-text pairs, with multi-positive and hard-negative texts.
 
     Row ``i`` of the image side is paired with row ``i`` of the text side. Without ``positives``
     this is exactly CLIP's loss: the mean of the image->text and text->image cross-entropies with
@@ -73,35 +73,45 @@ def clip_contrastive_loss(
     target is the uniform distribution over its positives (UniCL / SupCon "L_out" form), so a
     duplicate caption is never pushed away from its image. Text->image uses ``positives.T``.
 
+    Texts beyond the ``B`` paired ones are extra candidates of the image->text side only (NegCLIP,
+    Yuksekgonul et al. 2023: hard-negative captions, e.g. the caption with one attribute
+    swapped); they add no text->image rows.
+
     Args:
         image_embeds: ``(B, D)`` image embeddings (normalised here; any scale accepted).
-        text_embeds: ``(B, D)`` text embeddings.
+        text_embeds: ``(B + M, D)`` text embeddings: the ``B`` paired texts, then ``M >= 0`` extra.
         logit_scale: 0-d tensor, the multiplicative scale ``1 / temperature`` (already clamped).
-        positives: optional ``(B, B)`` bool mask; its diagonal must be true.
+        positives: optional ``(B, B + M)`` bool mask; true on the diagonal of its first ``B``
+            columns. Without it every image's one positive is its paired text.
 
     Returns:
         0-d tensor, the loss.
     """
-    if image_embeds.shape != text_embeds.shape or image_embeds.ndim != 2:
+    if (
+        image_embeds.ndim != 2
+        or text_embeds.ndim != 2
+        or image_embeds.shape[1] != text_embeds.shape[1]
+        or text_embeds.shape[0] < image_embeds.shape[0]
+    ):
         raise ValueError(
-            f"image_embeds and text_embeds must both be (B, D), got {tuple(image_embeds.shape)} "
+            f"image_embeds must be (B, D) and text_embeds (B + M, D), got {tuple(image_embeds.shape)} "
             f"and {tuple(text_embeds.shape)}"
         )
     img = F.normalize(image_embeds, dim=-1)
     txt = F.normalize(text_embeds, dim=-1)
-    logits = logit_scale * img @ txt.T  # (B, B): image i vs text j
-    n = logits.shape[0]
+    logits = logit_scale * img @ txt.T  # (B, B + M): image i vs text j
+    n, m = logits.shape
     if positives is None:
         target = torch.arange(n, device=logits.device)
-        return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
-    if positives.shape != (n, n):
-        raise ValueError(f"positives must be ({n}, {n}), got {tuple(positives.shape)}")
+        return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits[:, :n].T, target))
+    if positives.shape != (n, m):
+        raise ValueError(f"positives must be ({n}, {m}), got {tuple(positives.shape)}")
     pos = positives.to(device=logits.device, dtype=torch.bool)
-    if not bool(pos.diagonal().all()):
+    if not bool(pos[:, :n].diagonal().all()):
         raise ValueError("positives must be true on its diagonal (each pair is its own positive)")
     weights = pos.to(logits.dtype)
-    i2t = weights / weights.sum(dim=1, keepdim=True)  # (B, B) target distribution per image row
-    t2i = weights.T / weights.T.sum(dim=1, keepdim=True)  # (B, B) per text row
+    i2t = weights / weights.sum(dim=1, keepdim=True)  # (B, B + M) target distribution per image row
+    t2i = weights[:, :n].T / weights[:, :n].T.sum(dim=1, keepdim=True)  # (B, B) per paired text row
     loss_i2t = -(i2t * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
-    loss_t2i = -(t2i * F.log_softmax(logits.T, dim=1)).sum(dim=1).mean()
+    loss_t2i = -(t2i * F.log_softmax(logits[:, :n].T, dim=1)).sum(dim=1).mean()
     return 0.5 * (loss_i2t + loss_t2i)

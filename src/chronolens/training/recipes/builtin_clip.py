@@ -54,6 +54,14 @@ class BuiltinClipConfig:
     seed: int = 0  # model init, batch sampling
     sample_fps: float = 1.0  # frames decoded per second of training video (inference default: 1)
     event_frame_fraction: float = 0.75  # share of each batch drawn from frames with an active event
+    # frames drawn from each sampled video (1 = every frame from a different video). Several frames
+    # of one video share its background and distractors, so an event caption's negatives include
+    # the same video at other moments. 4 measured no gain on val (docs/builtin-model.md).
+    frames_per_video: int = 1
+    # P(an event caption's row brings one hard-negative caption: the caption with one object
+    # attribute swapped, clip_data.hard_negative_captions); 0 = in-batch negatives only. 1.0
+    # measured no gain on val (docs/builtin-model.md).
+    hard_negative_prob: float = 0.0
     scene_text_prob: float = 0.15  # P(text = scene caption) for a frame with an active event
     video_text_prob: float = 0.15  # P(text = video caption) for a frame with an active event
     idle_video_text_prob: float = 0.4  # P(text = video caption) for a frame with no event (else scene)
@@ -69,12 +77,22 @@ class BuiltinClipConfig:
             raise ValueError(f"BuiltinClipConfig.batch_size must be >= 2, got {self.batch_size}")
         if not self.sample_fps > 0:
             raise ValueError(f"BuiltinClipConfig.sample_fps must be > 0, got {self.sample_fps}")
-        for name in ("event_frame_fraction", "scene_text_prob", "video_text_prob", "idle_video_text_prob"):
+        for name in (
+            "event_frame_fraction",
+            "hard_negative_prob",
+            "scene_text_prob",
+            "video_text_prob",
+            "idle_video_text_prob",
+        ):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"BuiltinClipConfig.{name} must be in [0, 1], got {value}")
         if self.scene_text_prob + self.video_text_prob > 1.0:
             raise ValueError("BuiltinClipConfig.scene_text_prob + video_text_prob must be <= 1")
+        if not 1 <= self.frames_per_video <= self.batch_size:
+            raise ValueError(
+                f"BuiltinClipConfig.frames_per_video must be in [1, batch_size], got {self.frames_per_video}"
+            )
         if self.threads < 1:
             raise ValueError(f"BuiltinClipConfig.threads must be >= 1, got {self.threads}")
 
@@ -84,9 +102,9 @@ class ClipBatch:
     """One training batch."""
 
     pixel_values: torch.Tensor  # (B, 3, S, S) float32, normalised
-    input_ids: torch.Tensor  # (B, L) int64, <bos> ... <eos> <pad>...
-    attention_mask: torch.Tensor  # (B, L) int64
-    positives: torch.Tensor  # (B, B) bool: text j truly describes image i
+    input_ids: torch.Tensor  # (B + M, L) int64, <bos> ... <eos> <pad>...: B paired texts, M hard negatives
+    attention_mask: torch.Tensor  # (B + M, L) int64
+    positives: torch.Tensor  # (B, B + M) bool: text j truly describes image i
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,44 +135,90 @@ class ClipPairTask:
         size = config.model.image_size
         self.preprocess = ImagePreprocessConfig(shortest_edge=size, crop_size=(size, size))
         self.event_frames = torch.as_tensor(bank.event_frames, dtype=torch.int64)
+        is_event = np.zeros(len(bank), dtype=bool)
+        is_event[bank.event_frames] = True
+        self.video_frames: list[tuple[torch.Tensor, torch.Tensor]] = []  # per video: (event, idle) frames
+        for v in range(len(bank.videos)):
+            rows = np.flatnonzero(bank.video_index == v)
+            self.video_frames.append(
+                (torch.as_tensor(rows[is_event[rows]]), torch.as_tensor(rows[~is_event[rows]]))
+            )
+        self.sampled_videos = torch.as_tensor(
+            [v for v, (ev, idle) in enumerate(self.video_frames) if len(ev) + len(idle)], dtype=torch.int64
+        )
         self.valid = [t.valid for t in bank.texts]
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
         vocab_texts = sorted({text for valid in self.valid for text in valid})
+        self.tokenizer = tokenizer
         encoded = tokenizer(vocab_texts, truncation=True, max_length=config.model.max_text_len)
         self.token_ids: dict[str, list[int]] = dict(zip(vocab_texts, encoded["input_ids"], strict=True))
+        self._negatives: dict[tuple[int, str], tuple[str, ...]] = {}  # (video, caption) -> hard negatives
 
-    def _choose_text(self, index: int, generator: torch.Generator) -> str:
+    def _choose_text(self, index: int, generator: torch.Generator) -> tuple[str, str | None]:
+        """A true text for frame ``index``, and the canonical caption when it describes an event."""
         texts = self.bank.texts[index]
         u = float(torch.rand((), generator=generator))
         if texts.events:
             if u < self.config.scene_text_prob and texts.scene:
-                return texts.scene
+                return texts.scene, None
             if u < self.config.scene_text_prob + self.config.video_text_prob:
-                return texts.video
+                return texts.video, None
             options = texts.events[int(torch.randint(len(texts.events), (), generator=generator))]
-            return options[int(torch.randint(len(options), (), generator=generator))]
+            return options[int(torch.randint(len(options), (), generator=generator))], options[0]
         if u < self.config.idle_video_text_prob or not texts.scene:
-            return texts.video
-        return texts.scene
+            return texts.video, None
+        return texts.scene, None
+
+    def _hard_negatives(self, video: int, caption: str) -> tuple[str, ...]:
+        """``hard_negative_captions`` of the event of ``video`` captioned ``caption`` (memoised)."""
+        from chronolens.training.recipes.clip_data import hard_negative_captions
+
+        key = (video, caption)
+        found = self._negatives.get(key)
+        if found is None:
+            v = self.bank.videos[video]
+            slot = next(i for i, e in enumerate(v.events) if e.caption == caption)
+            rng = np.random.default_rng([self.config.seed, video, slot])  # same texts in any order
+            found = self._negatives[key] = hard_negative_captions(v.events[slot], v, rng)
+        return found
+
+    def _ids(self, text: str) -> list[int]:
+        found = self.token_ids.get(text)
+        if found is None:
+            encoded = self.tokenizer([text], truncation=True, max_length=self.config.model.max_text_len)
+            found = self.token_ids[text] = list(encoded["input_ids"][0])
+        return found
 
     def make_batch(self, step: int, micro: int, generator: torch.Generator) -> ClipBatch:
-        """Sample ``batch_size`` frames (mostly event frames) and one true text for each."""
+        """Sample ``batch_size`` frames (mostly event frames), one true text each, then any hard negatives."""
         from chronolens.encoders.preprocess import preprocess_images
 
         n = self.config.batch_size
-        n_event = round(n * self.config.event_frame_fraction) if len(self.event_frames) else 0
-        pick_event = (
-            self.event_frames[torch.randint(len(self.event_frames), (n_event,), generator=generator)]
-            if (n_event)
-            else torch.empty(0, dtype=torch.int64)
-        )
-        pick_any = torch.randint(len(self.bank), (n - n_event,), generator=generator)
-        indices = torch.cat([pick_event, pick_any]).tolist()
-        texts = [self._choose_text(i, generator) for i in indices]
-        ids = [self.token_ids[t] for t in texts]
+        if self.config.frames_per_video > 1:
+            indices = self._grouped_indices(generator)
+        else:
+            n_event = round(n * self.config.event_frame_fraction) if len(self.event_frames) else 0
+            pick_event = (
+                self.event_frames[torch.randint(len(self.event_frames), (n_event,), generator=generator)]
+                if (n_event)
+                else torch.empty(0, dtype=torch.int64)
+            )
+            pick_any = torch.randint(len(self.bank), (n - n_event,), generator=generator)
+            indices = torch.cat([pick_event, pick_any]).tolist()
+        chosen = [self._choose_text(i, generator) for i in indices]
+        texts = [text for text, _ in chosen]
+        for i, (_, caption) in zip(indices, chosen, strict=True):
+            if caption is None or self.config.hard_negative_prob == 0.0:
+                continue
+            if float(torch.rand((), generator=generator)) >= self.config.hard_negative_prob:
+                continue
+            negatives = self._hard_negatives(int(self.bank.video_index[i]), caption)
+            if negatives:
+                texts.append(negatives[int(torch.randint(len(negatives), (), generator=generator))])
+        ids = [self._ids(t) for t in texts]
         length = max(len(x) for x in ids)
-        input_ids = torch.full((n, length), self.pad_id, dtype=torch.int64)
-        attention = torch.zeros((n, length), dtype=torch.int64)
+        input_ids = torch.full((len(texts), length), self.pad_id, dtype=torch.int64)
+        attention = torch.zeros((len(texts), length), dtype=torch.int64)
         for row, seq in enumerate(ids):
             input_ids[row, : len(seq)] = torch.tensor(seq)
             attention[row, : len(seq)] = 1
@@ -163,6 +227,25 @@ class ClipPairTask:
         return ClipBatch(
             pixel_values=pixels, input_ids=input_ids, attention_mask=attention, positives=positives
         )
+
+    def _grouped_indices(self, generator: torch.Generator) -> list[int]:
+        """``frames_per_video`` distinct frames from each of ``batch_size / frames_per_video`` videos.
+
+        In each video about ``event_frame_fraction`` of its frames come from frames with an active
+        event (fewer when the video has fewer), the rest from its other frames.
+        """
+        k = self.config.frames_per_video
+        n_videos = min(-(-self.config.batch_size // k), len(self.sampled_videos))
+        order = torch.randperm(len(self.sampled_videos), generator=generator)[:n_videos]
+        indices: list[int] = []
+        for v in self.sampled_videos[order].tolist():
+            event, idle = self.video_frames[v]
+            n_event = min(round(k * self.config.event_frame_fraction), len(event))
+            n_idle = min(k - n_event, len(idle))
+            n_event = min(k - n_idle, len(event))  # a video short of idle frames gives more event frames
+            indices += event[torch.randperm(len(event), generator=generator)[:n_event]].tolist()
+            indices += idle[torch.randperm(len(idle), generator=generator)[:n_idle]].tolist()
+        return indices[: self.config.batch_size]
 
     def loss(self, batch: ClipBatch) -> torch.Tensor:
         """Symmetric multi-positive InfoNCE with the model's clamped learnable temperature."""
@@ -193,8 +276,8 @@ class ClipPairTask:
         return out
 
     def batch_size(self, batch: ClipBatch) -> int:
-        """Pairs in ``batch``."""
-        return int(batch.input_ids.shape[0])
+        """Pairs in ``batch`` (hard-negative texts not counted)."""
+        return int(batch.pixel_values.shape[0])
 
     def after_step(self) -> None:
         """Keep the stored log-scale inside CLIP's clamp range (as open_clip does after each step)."""

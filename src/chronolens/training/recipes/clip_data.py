@@ -4,7 +4,8 @@ Frames are decoded from the rendered mp4 files with the same reader the library 
 inference (fixed-fps sampling, resized on decode to the model's input size) and cached as one
 ``.npz`` so later runs skip decoding. Each frame carries the texts that truly describe it:
 every caption and paraphrase of each event on screen at that instant, the scene caption while
-the opening scene is shown, and the video-level caption.
+the opening scene is shown, and the video-level caption. ``hard_negative_captions`` gives the
+texts that almost describe an event: the same caption with one object attribute swapped.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from chronolens.data.synth.scene import SynthDataset, SynthVideo
+    from chronolens.data.synth.scene import SynthDataset, SynthEvent, SynthVideo
 
-__all__ = ["FrameBank", "FrameTexts", "build_frame_bank", "frame_texts"]
+__all__ = ["FrameBank", "FrameTexts", "build_frame_bank", "frame_texts", "hard_negative_captions"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,47 @@ def frame_texts(video: SynthVideo, t: float) -> FrameTexts:
     first_cut = min((e.start for e in video.events if e.kind == "scene_cut"), default=float("inf"))
     scene = video.scene_caption if t < first_cut else ""
     return FrameTexts(events=events, scene=scene, video=video.caption)
+
+
+def hard_negative_captions(event: SynthEvent, video: SynthVideo, rng: np.random.Generator) -> tuple[str, ...]:
+    """Captions of ``event`` with one object's shape, colour, size or texture swapped.
+
+    NegCLIP-style hard negatives: they differ from a true caption in one visible attribute, so
+    matching them costs a model that reads "red" but not "circle". A swap that would name a
+    colour-shape pair shown anywhere in ``video`` is skipped (it might describe what is on
+    screen), and so are colour swaps of a colour-change event (both colours are shown). Each
+    swap is worded like the positives: the canonical caption one time in five, else a paraphrase.
+
+    Args:
+        event: an event of ``video`` (a scene cut has no objects and gets none).
+        video: its video.
+        rng: draws the wording.
+
+    Returns:
+        The hard-negative captions, in a fixed order for a given ``rng`` state.
+    """
+    from chronolens.data.synth.grammar import PARAPHRASES_PER_EVENT, canonical_caption, sample_paraphrases
+    from chronolens.data.synth.vocab import COLORS, SHAPES, SIZES, TEXTURES
+
+    shown = {(o.color, o.shape) for o in video.distractors}
+    shown |= {(o.color, o.shape) for e in video.events for o in e.objects}
+    out: list[str] = []
+    for slot, obj in enumerate(event.objects):
+        swaps = [replace(obj, shape=x) for x in SHAPES if x != obj.shape]
+        if event.kind != "change_color":
+            swaps += [replace(obj, color=x) for x in COLORS if x != obj.color]
+        swaps += [replace(obj, size=x) for x in SIZES if x != obj.size]
+        swaps += [replace(obj, texture=x) for x in TEXTURES if x != obj.texture]
+        for new in swaps:
+            if (new.color, new.shape) != (obj.color, obj.shape) and (new.color, new.shape) in shown:
+                continue
+            objects = tuple(new if i == slot else o for i, o in enumerate(event.objects))
+            swapped = replace(event, objects=objects)
+            if rng.random() < 1.0 / (1 + PARAPHRASES_PER_EVENT):
+                out.append(canonical_caption(swapped))
+            else:
+                out.append(sample_paraphrases(swapped, rng, n=1)[0])
+    return tuple(out)
 
 
 def _cache_key(videos: tuple[SynthVideo, ...], fps: float, size: int) -> str:

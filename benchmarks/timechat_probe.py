@@ -1,0 +1,90 @@
+"""How much grounding signal TimeChat's frozen frame features carry, read out with no training.
+
+TimeChat's frame Q-Former sees the image tower's patch features (``FrameFeatures``, cached by
+the recipe). This script reads the same cached features for the grounding questions of a TimeIT
+file and scores each sampled frame against the question's quoted query with the tower's own
+CLIP head (class token -> post-layernorm -> visual projection, against the text tower's
+embedding). It prints how often the best frame lies inside the answer's span (HIT@1), next to
+chance (the mean share of sampled frames inside the span), so a TimeChat run at chance can be
+told apart from features that hold no answer. Needs an encoder with a CLIP head
+(``builtin:synth-clip``, ``hf:`` CLIP checkpoints).
+
+Usage::
+
+    python benchmarks/timechat_probe.py --data DIR [--json annotations/timeit_test.json]
+        [--encoder builtin:synth-clip] [--frames 32] [--cache-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from chronolens.answers import parse_span
+from chronolens.encoders.registry import load_encoder
+from chronolens.models.timechat.features import FrameFeatures
+from chronolens.training.recipes.timechat_data import encode_videos, load_turns
+
+logger = logging.getLogger("timechat_probe")
+
+QUOTED = re.compile(r"'(.+)'")  # the synthetic TimeIT templates quote the query
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, required=True, help="directory written by 'chronolens synth'")
+    parser.add_argument("--json", default="annotations/timeit_test.json", help="TimeIT file inside --data")
+    parser.add_argument("--encoder", default="builtin:synth-clip", help="image encoder (registry name)")
+    parser.add_argument("--frames", type=int, default=32, help="frames per video (TimeChat's n_frames)")
+    parser.add_argument("--cache-dir", default=None, help="TimeChat feature cache (default: the recipe's)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    torch.set_num_threads(1)
+
+    turns = load_turns(args.data / args.json, tasks=["tvg"])
+    tower = FrameFeatures(args.encoder)
+    features, _ = encode_videos(
+        [t.video for t in turns],
+        encoder=tower,
+        n_frames=args.frames,
+        cache_dir=args.cache_dir,
+        progress=False,
+    )
+    encoder = load_encoder(args.encoder, precision="fp32")  # its CLIP head and text tower
+    model = encoder.model
+    hits: list[bool] = []
+    chance: list[float] = []
+    for turn in turns:
+        gt = parse_span(turn.answer, parser="default")
+        match = QUOTED.search(turn.question)
+        if gt is None or match is None:
+            continue
+        value = features[turn.video]
+        with torch.inference_mode():
+            cls = torch.from_numpy(value.features[:, 0])  # (T, Dv) class tokens
+            image = model.visual_projection(model.vision_model.post_layernorm(cls))
+            image = torch.nn.functional.normalize(image, dim=-1).numpy()
+        text = encoder.encode_texts([match.group(1)])[0]  # (D,) normalised
+        best = float(value.timestamps[int(np.argmax(image @ text))])
+        start, end = gt.start, gt.end
+        hits.append(start <= best <= end)
+        chance.append(float(np.mean((value.timestamps >= start) & (value.timestamps <= end))))
+    logger.info(
+        "%s, %d grounding questions, %d frames each: zero-shot HIT@1 %.1f, chance %.1f",
+        args.data / args.json,
+        len(hits),
+        args.frames,
+        100 * float(np.mean(hits)),
+        100 * float(np.mean(chance)),
+    )
+
+
+if __name__ == "__main__":
+    main()
