@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from chronolens.bench.videos import require_videos, video_files
 from chronolens.encoders.registry import encoder_slug
 from chronolens.errors import ChronolensError
 from chronolens.tasks.grounding import DEFAULT_TOP_K, GroundingConfig, ground_query
@@ -36,10 +37,8 @@ CHARADES_IOUS = (0.3, 0.5, 0.7)  # the IoU thresholds Charades-STA papers report
 
 
 def _video_files(videos_dir: Path) -> dict[str, Path]:
-    from chronolens.library.ingest import discover
-
-    files, _ = discover([videos_dir])
-    return {p.stem: p.resolve() for p in files}
+    """``video_files`` with resolved paths, the form the library's records use."""
+    return {vid: path.resolve() for vid, path in video_files(videos_dir).items()}
 
 
 class _Grounder:
@@ -117,11 +116,7 @@ def run_qvhighlights_bench(
     videos = Path(videos_dir)
     records = read_qvhighlights(annotations)
     files = _video_files(videos)
-    missing = sorted({r.vid for r in records} - files.keys())
-    if missing:
-        raise ChronolensError(
-            f"{len(missing)} videos of {annotations} are not in {videos}: {', '.join(missing[:5])}"
-        )
+    require_videos(files, (r.vid for r in records), Path(annotations), videos)
     cfg = config or GroundingConfig()
     predictions = []
     with _open_library(videos, model, library_dir, fps) as lib:
@@ -164,11 +159,7 @@ def run_charades_bench(
     if not records:
         raise ChronolensError(f"{annotations}: no queries")
     files = _video_files(videos)
-    missing = sorted({r.vid for r in records} - files.keys())
-    if missing:
-        raise ChronolensError(
-            f"{len(missing)} videos of {annotations} are not in {videos}: {', '.join(missing[:5])}"
-        )
+    require_videos(files, (r.vid for r in records), Path(annotations), videos)
     cfg = config or GroundingConfig()
     predictions: list[dict[str, Any]] = []
     with _open_library(videos, model, library_dir, fps) as lib:

@@ -26,13 +26,14 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from chronolens.answers import PARSERS, highlight_saliency, parse_highlight_answer
 from chronolens.atomic import write_json_atomic, write_text_atomic
+from chronolens.bench.videos import require_videos, video_files
 from chronolens.errors import ChronolensError
 from chronolens.tasks.video_llm import (
     SampledVideo,
@@ -144,23 +145,6 @@ def _annotation_file(
     return path
 
 
-def _video_files(videos_dir: Path) -> dict[str, Path]:
-    from chronolens.library.ingest import discover
-
-    if not videos_dir.is_dir():
-        raise ChronolensError(f"no videos directory at {videos_dir}")
-    files, _ = discover([videos_dir])
-    return {p.stem: p for p in files}
-
-
-def _resolve(files: dict[str, Path], vids: Iterable[str], annotations: Path, videos_dir: Path) -> None:
-    missing = sorted({v for v in vids if v not in files})
-    if missing:
-        raise ChronolensError(
-            f"{len(missing)} videos of {annotations} are not in {videos_dir}: {', '.join(missing[:5])}"
-        )
-
-
 def _by_video(items: Sequence[T], vid: Callable[[T], str]) -> dict[str, list[tuple[int, T]]]:
     """Items grouped by video, each with its index, videos in first-seen order."""
     groups: dict[str, list[tuple[int, T]]] = {}
@@ -230,7 +214,7 @@ def run_timechat_bench(
     root = Path(data) if data is not None else None
     ann = _annotation_file(root, task, split, annotations)
     videos_dir = Path(videos) if videos is not None else (root or ann.parent) / "videos"
-    files = _video_files(videos_dir)
+    files = video_files(videos_dir)
     out_dir = Path(out) if out is not None else (root or ann.parent) / ".bench" / f"timechat-{session.name}"
     ctx = _Context(
         session=session,
@@ -339,7 +323,7 @@ def _answer_by_video(
 
     Yields ``(index in records, record, video file, sampled video, answer text)``.
     """
-    _resolve(ctx.files, (vid(r) for r in records), ctx.annotations, ctx.videos_dir)
+    require_videos(ctx.files, (vid(r) for r in records), ctx.annotations, ctx.videos_dir)
     groups = _by_video(records, vid)
     with _progress(len(groups), ctx.progress, desc) as bar:
         for key, items in groups.items():
@@ -367,7 +351,7 @@ def _dense_captioning(ctx: _Context) -> TimeChatBenchReport:
     if not ground_truth:
         raise ChronolensError(f"{ctx.annotations}: no videos")
     vids = [Path(v.key).stem for v in ground_truth]
-    _resolve(ctx.files, vids, ctx.annotations, ctx.videos_dir)
+    require_videos(ctx.files, vids, ctx.annotations, ctx.videos_dir)
     instruction = caption_instruction()
     answers: list[dict[str, Any]] = []
     predictions: dict[str, list[dict[str, Any]]] = {}
