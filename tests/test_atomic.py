@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from chronolens.atomic import atomic_directory, write_json_atomic
+from chronolens.atomic import atomic_directory, write_json_atomic, write_jsonl_atomic
 
 
 def test_atomic_directory_swaps_in_the_new_content(tmp_path: Path) -> None:
@@ -29,3 +30,11 @@ def test_atomic_directory_failure_keeps_the_old_directory(tmp_path: Path) -> Non
         raise RuntimeError("disk full")
     assert (target / "config.json").read_text() == '{"v": 1}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_write_jsonl_atomic_one_object_per_line(tmp_path: Path) -> None:
+    path = write_jsonl_atomic(tmp_path / "p.jsonl", ({"qid": i, "q": "café"} for i in range(3)))
+    lines = path.read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [{"qid": i, "q": "café"} for i in range(3)]
+    assert lines[0] == '{"qid": 0, "q": "caf\\u00e9"}'  # compact, ASCII-escaped as json.dumps writes it
+    assert not list(tmp_path.glob(".*"))  # no temp file left

@@ -7,10 +7,10 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-__all__ = ["atomic_directory", "write_json_atomic", "write_text_atomic"]
+__all__ = ["atomic_directory", "write_json_atomic", "write_jsonl_atomic", "write_text_atomic"]
 
 
 def _file_mode() -> int:
@@ -43,6 +43,11 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
 def write_json_atomic(path: str | os.PathLike[str], data: object, *, indent: int | None = None) -> Path:
     """Serialise ``data`` as JSON to ``path`` atomically."""
     return write_text_atomic(path, json.dumps(data, indent=indent, ensure_ascii=False) + "\n")
+
+
+def write_jsonl_atomic(path: str | os.PathLike[str], records: Iterable[object]) -> Path:
+    """Write ``records`` as JSON lines (one compact, ASCII-escaped object per line) atomically."""
+    return write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in records))
 
 
 @contextlib.contextmanager

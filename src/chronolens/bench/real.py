@@ -11,7 +11,6 @@ A video is found in ``--videos`` by its file name without extension (``vid``).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -74,9 +73,9 @@ def _open_library(
 
 
 def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
-    from chronolens.atomic import write_text_atomic
+    from chronolens.atomic import write_jsonl_atomic
 
-    write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in records))
+    write_jsonl_atomic(path, records)
     logger.info("wrote %d predictions to %s", len(records), path)
 
 

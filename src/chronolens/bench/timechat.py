@@ -22,7 +22,6 @@ tuned on), greedily; the predictions are written in the task's native format and
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from chronolens.answers import PARSERS, highlight_saliency, parse_highlight_answer
-from chronolens.atomic import write_json_atomic, write_text_atomic
+from chronolens.atomic import write_json_atomic, write_jsonl_atomic
 from chronolens.bench.videos import require_videos, video_files
 from chronolens.errors import ChronolensError
 from chronolens.tasks.video_llm import (
@@ -420,7 +419,7 @@ def _highlights(ctx: _Context) -> TimeChatBenchReport:
     preds_path = ctx.path(f"qvhighlights_{ctx.split}_preds.jsonl")
     written = {
         "answers": _write_json(ctx.path(f"qvhighlights_{ctx.split}_answers.json"), answers),
-        "predictions": str(write_text_atomic(preds_path, "".join(json.dumps(p) + "\n" for p in predictions))),
+        "predictions": str(write_jsonl_atomic(preds_path, predictions)),
     }
     metrics = evaluate_qvhighlights(predictions, [r.to_json() for r in records])
     metrics["parse_failures"] = failures

@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from chronolens.atomic import write_text_atomic
+from chronolens.atomic import write_jsonl_atomic
 from chronolens.errors import FormatError
 
 __all__ = ["QVH_CLIP_LENGTH", "QVHRecord", "read_qvhighlights", "relevant_clip_ids", "write_qvhighlights"]
@@ -73,7 +73,7 @@ def relevant_clip_ids(
 
 def write_qvhighlights(path: str | os.PathLike[str], records: list[QVHRecord]) -> Path:
     """Write records as jsonl atomically."""
-    return write_text_atomic(path, "".join(json.dumps(r.to_json()) + "\n" for r in records))
+    return write_jsonl_atomic(path, (r.to_json() for r in records))
 
 
 def read_qvhighlights(path: str | os.PathLike[str]) -> list[QVHRecord]:
