@@ -22,7 +22,6 @@ bookkeeping can be driven by any generator (tests inject a stub there).
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 from collections import OrderedDict
@@ -40,6 +39,7 @@ from chronolens.answers import (
 )
 from chronolens.data.formats.timeit import DVC_INSTRUCTIONS, HIGHLIGHT_INSTRUCTIONS, TVG_INSTRUCTIONS
 from chronolens.errors import ChronolensError
+from chronolens.tasks.highlights import n_clips
 from chronolens.tasks.results import GroundingResult
 from chronolens.timebase import Moment, Span, clamp_span
 
@@ -119,11 +119,6 @@ def snap_span(span: Span, timestamps: np.ndarray) -> Span:
     return Span(start, max(start, end))
 
 
-def _n_clips(duration: float, clip_length: float) -> int:
-    """Clips of ``clip_length`` covering ``[0, duration]`` (a partial last clip counts)."""
-    return max(1, math.ceil(duration / clip_length - 1e-9))
-
-
 def saliency_from_span(
     span: Span, duration: float, clip_length: float = DEFAULT_CLIP_LENGTH
 ) -> tuple[float, ...]:
@@ -138,7 +133,7 @@ def saliency_from_span(
         One value in ``[0, 1]`` per clip.
     """
     out = []
-    for i in range(_n_clips(duration, clip_length)):
+    for i in range(n_clips(duration, clip_length)):  # a partial last clip counts
         c0, c1 = i * clip_length, min((i + 1) * clip_length, max(duration, i * clip_length))
         width = c1 - c0
         cover = max(0.0, min(c1, span.end) - max(c0, span.start))
