@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from chronolens.models.timechat.config import TimeChatConfig
+from chronolens.models.token_batches import right_pad
 
 __all__ = ["TimestampFrameEncoder", "build_qformer_tokenizer"]
 
@@ -140,13 +141,7 @@ class TimestampFrameEncoder(nn.Module):
                 if len(self._text_cache) < 100_000:  # timestamps repeat across epochs; bound the memory
                     self._text_cache[key] = ids
             rows.append(ids)
-        length = max(len(r) for r in rows)
-        pad = self.tokenizer.pad_token_id or 0
-        input_ids = torch.full((len(rows), length), pad, dtype=torch.long)
-        mask = torch.zeros(len(rows), length, dtype=torch.long)
-        for i, ids in enumerate(rows):
-            input_ids[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-            mask[i, : len(ids)] = 1
+        input_ids, mask = right_pad(rows, self.tokenizer.pad_token_id or 0)
         return input_ids.to(device), mask.to(device)
 
     def forward(self, features: torch.Tensor, timestamps: torch.Tensor) -> torch.Tensor:

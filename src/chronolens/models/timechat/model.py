@@ -38,6 +38,7 @@ from chronolens.models.timechat.prompting import (
     video_token_id,
 )
 from chronolens.models.timechat.video_qformer import SlidingVideoQFormer
+from chronolens.models.token_batches import right_pad
 
 __all__ = ["TimeChat", "TimeChatOutput", "build_tiny_llm", "load_llm"]
 
@@ -445,12 +446,7 @@ class TimeChat(nn.Module):
             text = prompt if VIDEO_PLACEHOLDER in prompt else build_prompt(prompt, transcript)
             ids, _ = encode_text(self.tokenizer, text, None, max_tokens=self.config.max_text_tokens)
             encoded.append(ids)
-        length = max(len(ids) for ids in encoded)
-        input_ids = torch.full((batch, length), self.pad_id, dtype=torch.long)
-        attention_mask = torch.zeros(batch, length, dtype=torch.long)
-        for i, ids in enumerate(encoded):
-            input_ids[i, : len(ids)] = torch.tensor(ids)
-            attention_mask[i, : len(ids)] = 1
+        input_ids, attention_mask = right_pad(encoded, self.pad_id)
         was_training = self.training
         self.eval()
         try:

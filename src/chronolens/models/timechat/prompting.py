@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from chronolens.models.timechat.tokenizer import VIDEO_TOKEN
+from chronolens.models.token_batches import right_pad
 
 if TYPE_CHECKING:
     from chronolens.models.timechat.config import TimeChatConfig
@@ -211,15 +212,8 @@ def collate(samples: Sequence[TimeChatSample], tokenizer: Any, config: TimeChatC
         timestamps[i, :count] = torch.from_numpy(np.asarray(sample.timestamps, dtype=np.float32))
         frame_mask[i, :count] = True
         texts.append(encode_text(tokenizer, sample.prompt, sample.answer, max_tokens=config.max_text_tokens))
-    length = max(len(ids) for ids, _ in texts)
-    pad = pad_token_id(tokenizer)
-    input_ids = torch.full((batch_size, length), pad, dtype=torch.long)
-    attention_mask = torch.zeros(batch_size, length, dtype=torch.long)
-    labels = torch.full((batch_size, length), IGNORE_INDEX, dtype=torch.long)
-    for i, (ids, lab) in enumerate(texts):
-        input_ids[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        attention_mask[i, : len(ids)] = 1
-        labels[i, : len(lab)] = torch.tensor(lab, dtype=torch.long)
+    input_ids, attention_mask = right_pad([ids for ids, _ in texts], pad_token_id(tokenizer))
+    labels, _ = right_pad([lab for _, lab in texts], IGNORE_INDEX)
     return TimeChatBatch(
         features=features,
         timestamps=timestamps,

@@ -21,6 +21,7 @@ import torch
 
 from chronolens.models.synth_clip.config import SynthClipConfig, build_clip_model
 from chronolens.models.synth_clip.tokenizer import build_tokenizer
+from chronolens.models.token_batches import right_pad
 from chronolens.training.loop import LoopConfig, TrainResult, train
 from chronolens.training.losses import clamp_logit_scale, clip_contrastive_loss
 from chronolens.training.recipes.clip_data import FrameBank, build_frame_bank
@@ -215,13 +216,7 @@ class ClipPairTask:
             negatives = self._hard_negatives(int(self.bank.video_index[i]), caption)
             if negatives:
                 texts.append(negatives[int(torch.randint(len(negatives), (), generator=generator))])
-        ids = [self._ids(t) for t in texts]
-        length = max(len(x) for x in ids)
-        input_ids = torch.full((len(texts), length), self.pad_id, dtype=torch.int64)
-        attention = torch.zeros((len(texts), length), dtype=torch.int64)
-        for row, seq in enumerate(ids):
-            input_ids[row, : len(seq)] = torch.tensor(seq)
-            attention[row, : len(seq)] = 1
+        input_ids, attention = right_pad([self._ids(t) for t in texts], self.pad_id)
         positives = torch.tensor([[t in self.valid[i] for t in texts] for i in indices], dtype=torch.bool)
         pixels = preprocess_images(self.bank.images[indices], self.preprocess)
         return ClipBatch(

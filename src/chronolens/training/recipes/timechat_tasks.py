@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from chronolens.models.token_batches import right_pad
 from chronolens.training.recipes.timechat_data import VideoFeatures, stack_features
 from chronolens.training.recipes.timechat_settings import TrainSettings
 
@@ -193,14 +194,8 @@ class TimeChatTask:
             videos.append(frames)
             encoded += rows
         features, timestamps, frame_mask = stack_features(videos)  # (U, T, P, Dv), (U, T), (U, T)
-        length = max(len(ids) for ids, _ in encoded)
-        input_ids = torch.full((len(encoded), length), pad_token_id(tokenizer), dtype=torch.long)
-        attention_mask = torch.zeros((len(encoded), length), dtype=torch.long)
-        labels = torch.full((len(encoded), length), IGNORE_INDEX, dtype=torch.long)
-        for r, (ids, lab) in enumerate(encoded):
-            input_ids[r, : len(ids)] = torch.tensor(ids)
-            attention_mask[r, : len(ids)] = 1
-            labels[r, : len(lab)] = torch.tensor(lab)
+        input_ids, attention_mask = right_pad([ids for ids, _ in encoded], pad_token_id(tokenizer))
+        labels, _ = right_pad([lab for _, lab in encoded], IGNORE_INDEX)
         self.tokens += int(attention_mask.sum())
         batch = GroupedBatch(
             features=features,
@@ -280,13 +275,7 @@ class LMPretrainTask:
         """``(input_ids, attention_mask)`` of texts drawn with replacement, right-padded."""
         del step, micro
         picks = torch.randint(len(self.ids), (self.batch_size_,), generator=generator).tolist()
-        rows = [self.ids[i] for i in picks]
-        width = max(len(r) for r in rows)
-        input_ids = torch.full((len(rows), width), self.pad_id, dtype=torch.int64)
-        mask = torch.zeros((len(rows), width), dtype=torch.int64)
-        for i, row in enumerate(rows):
-            input_ids[i, : len(row)] = torch.tensor(row)
-            mask[i, : len(row)] = 1
+        input_ids, mask = right_pad([self.ids[i] for i in picks], self.pad_id)
         self.tokens += int(mask.sum())
         return input_ids.to(self.device), mask.to(self.device)
 
