@@ -257,15 +257,13 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     return section, name, value
 
 
-def load_recipe(
-    path: str | os.PathLike[str] | None, overrides: Sequence[str] = (), *, base_dir: str | None = None
-) -> TimeChatRecipe:
+def load_recipe(path: str | os.PathLike[str] | None, overrides: Sequence[str] = ()) -> TimeChatRecipe:
     """Read a recipe TOML file and apply ``section.key=value`` overrides.
 
     Args:
         path: the TOML file (``None``: defaults only).
-        overrides: ``section.key=value`` strings, applied in order after the file.
-        base_dir: unused placeholder for API stability; relative data paths use ``data.root``.
+        overrides: ``section.key=value`` strings, applied in order after the file (relative data
+            paths resolve against ``data.root``).
 
     Returns:
         The validated recipe.
@@ -274,7 +272,6 @@ def load_recipe(
         FormatError: unreadable TOML, unknown sections or keys (with the closest valid name),
             values of the wrong type, or values a config rejects.
     """
-    del base_dir
     source = str(path) if path is not None else "defaults"
     raw: dict[str, Any] = {}
     if path is not None:
