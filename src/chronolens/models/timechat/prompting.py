@@ -34,6 +34,7 @@ __all__ = [
     "build_prompt",
     "collate",
     "encode_text",
+    "pad_frames",
     "pad_token_id",
     "video_token_id",
 ]
@@ -179,6 +180,32 @@ def encode_text(
     return ids, labels
 
 
+def pad_frames(
+    features: Sequence[np.ndarray], timestamps: Sequence[np.ndarray]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Videos of different lengths as one batch, padded at the end to the longest.
+
+    Args:
+        features: per video ``(T_i, P, Dv)`` patch features (same ``P``, ``Dv``).
+        timestamps: per video ``(T_i,)`` seconds.
+
+    Returns:
+        ``(features (B, T, P, Dv) float32, timestamps (B, T) float32, frame_mask (B, T) bool)``,
+        zeros and False over the padding.
+    """
+    t_max = max(f.shape[0] for f in features)
+    n_patches, dim = features[0].shape[1:]
+    out = torch.zeros(len(features), t_max, n_patches, dim, dtype=torch.float32)
+    times = torch.zeros(len(features), t_max, dtype=torch.float32)
+    mask = torch.zeros(len(features), t_max, dtype=torch.bool)
+    for i, (f, t) in enumerate(zip(features, timestamps, strict=True)):
+        n = f.shape[0]
+        out[i, :n] = torch.from_numpy(np.ascontiguousarray(f, dtype=np.float32))
+        times[i, :n] = torch.from_numpy(np.asarray(t, dtype=np.float32))
+        mask[i, :n] = True
+    return out, times, mask
+
+
 def collate(samples: Sequence[TimeChatSample], tokenizer: Any, config: TimeChatConfig) -> TimeChatBatch:
     """Pad samples into a batch: frames at the end (masked), text on the right.
 
@@ -195,23 +222,17 @@ def collate(samples: Sequence[TimeChatSample], tokenizer: Any, config: TimeChatC
     shapes = {s.features.shape[1:] for s in samples}
     if len(shapes) != 1:
         raise ValueError(f"samples have different patch feature shapes (P, Dv): {sorted(shapes)}")
-    (n_patches, dim) = shapes.pop()
-    n_frames = max(len(s.timestamps) for s in samples)
-    batch_size = len(samples)
-    features = torch.zeros(batch_size, n_frames, n_patches, dim, dtype=torch.float32)
-    timestamps = torch.zeros(batch_size, n_frames, dtype=torch.float32)
-    frame_mask = torch.zeros(batch_size, n_frames, dtype=torch.bool)
     texts = []
-    for i, sample in enumerate(samples):
+    for sample in samples:
         count = len(sample.timestamps)
         if count == 0 or sample.features.shape[0] != count:
             raise ValueError(
                 f"sample {sample.video!r}: {sample.features.shape[0]} feature rows for {count} timestamps"
             )
-        features[i, :count] = torch.from_numpy(np.ascontiguousarray(sample.features, dtype=np.float32))
-        timestamps[i, :count] = torch.from_numpy(np.asarray(sample.timestamps, dtype=np.float32))
-        frame_mask[i, :count] = True
         texts.append(encode_text(tokenizer, sample.prompt, sample.answer, max_tokens=config.max_text_tokens))
+    features, timestamps, frame_mask = pad_frames(
+        [s.features for s in samples], [s.timestamps for s in samples]
+    )
     input_ids, attention_mask = right_pad([ids for ids, _ in texts], pad_token_id(tokenizer))
     labels, _ = right_pad([lab for _, lab in texts], IGNORE_INDEX)
     return TimeChatBatch(

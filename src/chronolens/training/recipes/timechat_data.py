@@ -330,16 +330,6 @@ def stack_features(
     values: Sequence[VideoFeatures],
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Pad videos to the longest: features ``(B, T, P, Dv)``, timestamps ``(B, T)``, mask ``(B, T)``."""
-    import torch
+    from chronolens.models.timechat.prompting import pad_frames
 
-    t_max = max(v.features.shape[0] for v in values)
-    p, dv = values[0].features.shape[1:]
-    feats = torch.zeros((len(values), t_max, p, dv), dtype=torch.float32)
-    times = torch.zeros((len(values), t_max), dtype=torch.float32)
-    mask = torch.zeros((len(values), t_max), dtype=torch.bool)
-    for i, v in enumerate(values):
-        n = v.features.shape[0]
-        feats[i, :n] = torch.from_numpy(v.features)
-        times[i, :n] = torch.from_numpy(v.timestamps.astype(np.float32))
-        mask[i, :n] = True
-    return feats, times, mask
+    return pad_frames([v.features for v in values], [v.timestamps for v in values])
