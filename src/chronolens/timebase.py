@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Moment", "Span", "clamp_span"]
+__all__ = ["Moment", "Span", "clamp_span", "clock"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,12 @@ class Span:
     def clamp(self, duration: float) -> Span:
         """Return this span clipped to ``[0, duration]``."""
         return clamp_span(self.start, self.end, duration)
+
+
+def clock(seconds: float) -> str:
+    """A time as ``m:ss.s`` (``75.25`` -> ``"1:15.2"``), as the CLI prints moments."""
+    minutes, rest = divmod(seconds, 60.0)
+    return f"{int(minutes)}:{rest:04.1f}"
 
 
 def clamp_span(start: float, end: float, duration: float) -> Span:

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from chronolens.cli.search import positive_int
+from chronolens.timebase import clock
 
 HELP = "describe one video as timestamped events with a trained TimeChat checkpoint"
 
@@ -35,12 +36,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--instruction", help="what to ask (default: TimeIT's dense-captioning instruction)")
     parser.add_argument("--json", action="store_true", help="print events, raw answer and duration as JSON")
-
-
-def clock(t: float) -> str:
-    """``m:ss.s`` for a time in seconds."""
-    minutes, seconds = divmod(t, 60.0)
-    return f"{int(minutes)}:{seconds:04.1f}"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from chronolens.cli.search import positive_int
+from chronolens.timebase import clock
 
 HELP = "find when a query happens in one video (training-free grounding, composite queries too)"
 
@@ -70,11 +71,6 @@ def _embed_now(path: Path, model: str) -> tuple[Any, Any, float, Any]:
         return emb.copy(), ts.copy(), float(record.duration), lib.encoder
 
 
-def _clock(t: float) -> str:
-    minutes, seconds = divmod(t, 60.0)
-    return f"{int(minutes)}:{seconds:04.1f}"
-
-
 def run(args: argparse.Namespace) -> int:
     """Ground the query and print the windows."""
     from chronolens.tasks.decompose import decompose
@@ -91,5 +87,5 @@ def run(args: argparse.Namespace) -> int:
     if parts.relation != "single":
         print(f"{parts.relation}: " + " | ".join(parts.parts))
     for rank, m in enumerate(result.windows, 1):
-        print(f"{rank:>3}  {_clock(m.start)} - {_clock(m.end)}  ({m.score:.3f})")
+        print(f"{rank:>3}  {clock(m.start)} - {clock(m.end)}  ({m.score:.3f})")
     return 0

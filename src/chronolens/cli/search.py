@@ -6,6 +6,7 @@ import argparse
 import json
 
 from chronolens.cli.index import add_library_argument
+from chronolens.timebase import clock
 
 HELP = "search a library by text: best videos and the moments inside them"
 
@@ -31,11 +32,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _seconds(t: float) -> str:
-    minutes, seconds = divmod(t, 60.0)
-    return f"{int(minutes)}:{seconds:04.1f}"
-
-
 def run(args: argparse.Namespace) -> int:
     """Search and print the results."""
     from chronolens.library import Library, default_library_path
@@ -50,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{'#':>3}  {'score':>6}  {'duration':>8}  video / moments")
     for rank, result in enumerate(results, 1):
-        print(f"{rank:>3}  {result.score:6.3f}  {_seconds(result.duration):>8}  {result.video}")
+        print(f"{rank:>3}  {result.score:6.3f}  {clock(result.duration):>8}  {result.video}")
         for m in result.moments:
-            print(f"{'':>23}  {_seconds(m.start)} - {_seconds(m.end)}  ({m.score:.3f})")
+            print(f"{'':>23}  {clock(m.start)} - {clock(m.end)}  ({m.score:.3f})")
     return 0
