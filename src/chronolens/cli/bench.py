@@ -24,6 +24,11 @@ def _cache_dir() -> Path:
     return Path(base) / "chronolens" / "bench-synth"
 
 
+def _show_progress(args: argparse.Namespace) -> bool:
+    """Progress bars unless ``-q``, and only on a terminal."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``chronolens bench``."""
     sub = parser.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
@@ -66,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from chronolens.tasks.grounding import GroundingConfig, ground, tfvtg_finder
     from chronolens.tasks.moments import find_moments
 
-    progress = not args.quiet and sys.stderr.isatty()
+    progress = _show_progress(args)
     data = args.data
     if data is None:
         from chronolens.data.synth import SynthConfig, generate
@@ -137,7 +142,7 @@ def _run_real(args: argparse.Namespace) -> int:
         "out": args.out,
         "fps": args.fps,
         "composite": args.composite,
-        "progress": not getattr(args, "quiet", False) and sys.stderr.isatty(),
+        "progress": _show_progress(args),
     }
     if args.benchmark == "qvhighlights":
         metrics = run_qvhighlights_bench(args.videos, args.annotations, **kwargs)
@@ -216,7 +221,7 @@ def _run_timechat(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         batch_size=args.batch_size,
         device=args.device,
-        progress=not getattr(args, "quiet", False) and sys.stderr.isatty(),
+        progress=_show_progress(args),
     )
     if args.json:
         print(json.dumps(report.to_json()))
