@@ -39,6 +39,26 @@ def test_demo_finds_the_rendered_events_and_writes_a_report(tmp_path: Path) -> N
 
 
 @needs_builtin
+def test_demo_rebuilds_its_library_after_a_weights_change(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    first = run_demo(tmp_path / "demo", config=TINY, progress=False)
+    manifest = first.library / "manifest.json"
+    record = json.loads(manifest.read_text())
+    record["weights_sha256"] = "0" * 64  # as if indexed with the previous built-in weights
+    manifest.write_text(json.dumps(record))
+    videos = sorted(p.name for p in (tmp_path / "demo").rglob("*.mp4"))
+    with caplog.at_level(logging.WARNING, logger="chronolens.demo"):
+        again = run_demo(tmp_path / "demo", config=TINY, progress=False)
+    assert any("rebuilding the demo library" in r.getMessage() for r in caplog.records)
+    assert json.loads(manifest.read_text())["weights_sha256"] != "0" * 64  # indexed anew
+    assert [r.true_video_rank for r in again.rows] == [r.true_video_rank for r in first.rows]
+    assert sorted(p.name for p in (tmp_path / "demo").rglob("*.mp4")) == videos  # the videos stay
+
+
+@needs_builtin
 def test_demo_cli_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

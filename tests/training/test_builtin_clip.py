@@ -182,3 +182,15 @@ def test_config_validation() -> None:
         _tiny(frames_per_video=9)
     with pytest.raises(ValueError, match="scene_text_prob"):
         _tiny(scene_text_prob=0.8, video_text_prob=0.5)
+
+
+def test_cli_image_size_is_checked_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chronolens.cli.main import main
+
+    out = tmp_path / "run"
+    code = main(["train", "builtin-clip", "--data", str(tmp_path), "--image-size", "100", "--out", str(out)])
+    assert code == 1
+    assert "image_size (100) must be a multiple of patch_size" in capsys.readouterr().err
+    assert not out.exists()

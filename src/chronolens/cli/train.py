@@ -45,6 +45,12 @@ def _builtin_clip_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="P(an event caption brings an attribute-swapped negative caption) (default: the recipe's)",
     )
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        help="square model input in pixels, a multiple of the patch size (default: the model's, 64)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of init and batch sampling")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--max-videos", type=int, default=None, help="use only this many train videos")
@@ -74,6 +80,8 @@ def _builtin_clip_run(args: argparse.Namespace) -> int:
     if args.hard_negative_prob is not None:
         overrides["hard_negative_prob"] = args.hard_negative_prob
     try:
+        if args.image_size is not None:
+            overrides["model"] = replace(config.model, image_size=args.image_size)
         config = replace(config, **overrides)  # type: ignore[arg-type]
     except ValueError as exc:
         raise ChronolensError(str(exc)) from exc

@@ -12,6 +12,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from chronolens.demo.report import ReportItem, jpeg_bytes, write_report
 from chronolens.errors import ChronolensError
 from chronolens.library.results import SearchResult
 from chronolens.timebase import Moment, Span
+
+if TYPE_CHECKING:
+    from chronolens.library import Library
 
 __all__ = ["DemoConfig", "DemoQuery", "DemoResult", "DemoRow", "run_demo"]
 
@@ -134,6 +138,31 @@ def _thumbnails(path: str, moments: Sequence[Moment]) -> list[tuple[float, bytes
     return [(float(t), jpeg_bytes(img)) for t, img in zip(frames.timestamps, frames.images, strict=True)]
 
 
+def _open_demo_library(lib_dir: Path, cfg: DemoConfig) -> Library:
+    """Open the demo's own library, rebuilding it when it was indexed with other weights.
+
+    The demo's library is derived data inside the demo's working directory (the videos are
+    never touched), so after an upgrade of the built-in weights it is indexed again instead of
+    refused as a user's library would be.
+    """
+    import shutil
+
+    from chronolens.errors import EncoderMismatchError
+    from chronolens.library import Library
+    from chronolens.video.sampling import FixedFps
+
+    sampling = FixedFps(fps=cfg.fps)
+    library = Library.open(lib_dir, model=cfg.model, sampling=sampling)
+    try:
+        library.encoder  # noqa: B018 - loads the encoder and checks its weights against the manifest
+    except EncoderMismatchError as exc:
+        library.close()
+        logger.warning("rebuilding the demo library %s: %s", lib_dir, exc)
+        shutil.rmtree(lib_dir)
+        return Library.open(lib_dir, model=cfg.model, sampling=sampling)
+    return library
+
+
 def run_demo(
     out: str | os.PathLike[str],
     *,
@@ -151,9 +180,6 @@ def run_demo(
         config: demo settings.
         progress: show progress bars.
     """
-    from chronolens.library import Library
-    from chronolens.video.sampling import FixedFps
-
     cfg = config or DemoConfig()
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
@@ -167,7 +193,7 @@ def run_demo(
         lib_dir = root / "library-user"
     result = DemoResult(report=root / "report.html", library=lib_dir)
     items: list[ReportItem] = []
-    with Library.open(lib_dir, model=cfg.model, sampling=FixedFps(fps=cfg.fps)) as lib:
+    with _open_demo_library(lib_dir, cfg) as lib:
         ingest = lib.add(paths, progress=progress)
         summary = [
             f"library {lib_dir}: {ingest.to_json()}",

@@ -26,7 +26,7 @@ EOS_ID = 3
 class SynthClipConfig:
     """Sizes of the two towers. Defaults are the shipped model; tests use ``SynthClipConfig.tiny()``."""
 
-    image_size: int = 64  # square input resolution in pixels (after resize + centre crop)
+    image_size: int = 96  # square input resolution in pixels (after resize + centre crop)
     patch_size: int = 8  # ViT patch side in pixels; image_size must be a multiple
     vision_width: int = 128  # ViT hidden size
     vision_layers: int = 4  # ViT transformer blocks
