@@ -6,7 +6,10 @@ file and scores each sampled frame against the question's quoted query with the 
 CLIP head (class token -> post-layernorm -> visual projection, against the text tower's
 embedding). It prints how often the best frame lies inside the answer's span (HIT@1), next to
 chance (the mean share of sampled frames inside the span), so a TimeChat run at chance can be
-told apart from features that hold no answer. Needs an encoder with a CLIP head
+told apart from features that hold no answer. Two more read-outs score the frames against the
+mean of the query's single-word text embeddings, raw and centred (words on the vocabulary's
+mean, frames on the mean frame), which is what ``train.word_init = "image-text"`` hands the
+tiny LLM. Needs an encoder with a CLIP head
 (``builtin:synth-clip``, ``hf:`` CLIP checkpoints).
 
 Usage::
@@ -26,8 +29,8 @@ import numpy as np
 import torch
 
 from chronolens.answers import parse_span
-from chronolens.encoders.registry import load_encoder
 from chronolens.models.timechat.features import FrameFeatures
+from chronolens.training.recipes.timechat_align import mean_image_embedding
 from chronolens.training.recipes.timechat_data import encode_videos, load_turns
 
 logger = logging.getLogger("timechat_probe")
@@ -57,9 +60,16 @@ def main() -> None:
         cache_dir=args.cache_dir,
         progress=False,
     )
-    encoder = load_encoder(args.encoder, precision="fp32")  # its CLIP head and text tower
-    model = encoder.model
-    hits: list[bool] = []
+    # What TimeChat's tiny LLM can start from (train.word_init / align_weight, timechat_align):
+    # the query's words embedded one by one, centred like init_word_embeddings does.
+    vocab = sorted({w for t in turns if (m := QUOTED.search(t.question)) for w in m.group(1).split()})
+    words = tower.text_embeddings(vocab)  # (N, D)
+    centred_words = dict(
+        zip(vocab, torch.nn.functional.normalize(words - words.mean(0), dim=-1), strict=True)
+    )
+    plain_words = dict(zip(vocab, words, strict=True))
+    image_mean = mean_image_embedding(tower, (v.features for v in features.values()))
+    hits: dict[str, list[bool]] = {"sentence": [], "words": [], "centred words": []}
     chance: list[float] = []
     for turn in turns:
         gt = parse_span(turn.answer, parser="default")
@@ -67,21 +77,25 @@ def main() -> None:
         if gt is None or match is None:
             continue
         value = features[turn.video]
-        with torch.inference_mode():
-            cls = torch.from_numpy(value.features[:, 0])  # (T, Dv) class tokens
-            image = model.visual_projection(model.vision_model.post_layernorm(cls))
-            image = torch.nn.functional.normalize(image, dim=-1).numpy()
-        text = encoder.encode_texts([match.group(1)])[0]  # (D,) normalised
-        best = float(value.timestamps[int(np.argmax(image @ text))])
+        image = tower.image_embeddings(torch.from_numpy(value.features))  # (T, D), the CLIP head
+        centred = torch.nn.functional.normalize(image - image_mean, dim=-1)
+        query = match.group(1).split()
+        scores = {
+            "sentence": image @ tower.text_embeddings([match.group(1)])[0],
+            "words": image @ torch.stack([plain_words[w] for w in query]).mean(0),
+            "centred words": centred @ torch.stack([centred_words[w] for w in query]).mean(0),
+        }
         start, end = gt.start, gt.end
-        hits.append(start <= best <= end)
+        for name, score in scores.items():
+            best = float(value.timestamps[int(torch.argmax(score))])
+            hits[name].append(start <= best <= end)
         chance.append(float(np.mean((value.timestamps >= start) & (value.timestamps <= end))))
     logger.info(
-        "%s, %d grounding questions, %d frames each: zero-shot HIT@1 %.1f, chance %.1f",
+        "%s, %d grounding questions, %d frames each: zero-shot HIT@1 %s; chance %.1f",
         args.data / args.json,
-        len(hits),
+        len(chance),
         args.frames,
-        100 * float(np.mean(hits)),
+        ", ".join(f"{name} {100 * float(np.mean(h)):.1f}" for name, h in hits.items()),
         100 * float(np.mean(chance)),
     )
 

@@ -97,6 +97,8 @@ def test_overrides_are_typed() -> None:
         ("train.steps=1.5", "train.steps: expected an integer"),
         ("model.sliding=1", "model.sliding: expected true or false"),
         ("train.precision='fp16'", "train.precision must be one of"),
+        ("train.word_init='glove'", "train.word_init must be one of random, image-text"),
+        ("train.align_weight=-1.0", "train.align_weight must be >= 0"),
         ("model.stride=64", "stride"),
         ("steps=3", "must be section.key"),
         ("train.steps", "expected section.key=value"),
@@ -175,6 +177,30 @@ def test_cli_trains_checkpoints_evaluates_and_resumes(
     ]
     assert [s["step"] for s in starts] == [0, 2]  # the second run continued from step 2
     assert (out / "checkpoints" / "step-00000004").is_dir()
+
+
+def test_image_text_start_trains_and_logs_the_alignment_loss(
+    synth_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chronolens.cli.main import main
+
+    out = tmp_path / "run"
+    extra = [
+        "train.steps=2",
+        "train.word_init='image-text'",
+        "train.align_weight=0.5",
+        "train.lm_pretrain_steps=0",
+    ]
+    args = ["-v", "train", "timechat", "--config", str(TINY), f"data.root={synth_dir}", *SMALL, *extra]
+    assert main([*args, f"data.cache_dir={tmp_path / 'features'}", "--out", str(out), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "vocabulary rows from builtin:synth-clip's text tower" in err
+    steps = [line for line in err.splitlines() if "main step" in line]
+    assert steps and all("(alignment " in line for line in steps)
+    recipe = json.loads((out / "recipe.json").read_text())
+    assert recipe["train"]["word_init"] == "image-text" and recipe["train"]["align_weight"] == 0.5
+    # the LLM width (32) differs from the tower's embedding width (128): space_map bridges them
+    assert recipe["model"]["llm_hidden"] == 32
 
 
 def test_cli_unknown_config_key_exits_with_a_user_error(

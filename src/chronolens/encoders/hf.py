@@ -178,6 +178,11 @@ class HFEncoder:
         """The underlying transformers model (eval mode)."""
         return self._model
 
+    @property
+    def tokenizer(self) -> Any:
+        """The text tokenizer ``encode_texts`` uses."""
+        return self._tokenizer
+
     def pixel_values(self, frames: np.ndarray) -> torch.Tensor:
         """Preprocess frames exactly as ``encode_images`` does.
 

@@ -90,6 +90,46 @@ class FrameFeatures:
             raise ValueError("no frames to encode")
         return np.concatenate(chunks, axis=0).astype(np.float32, copy=False)
 
+    def image_embeddings(self, features: torch.Tensor) -> torch.Tensor:
+        """The encoder's own image-text embeddings of frames, from their patch features.
+
+        The class token of the last hidden state goes through the tower's final layer norm and the
+        model's visual projection, as ``CLIPModel.get_image_features`` does, so cached features
+        need no second pass through the tower.
+
+        Args:
+            features: ``(..., P, Dv)`` patch features from ``__call__``.
+
+        Returns:
+            ``(..., D)`` float32 rows of unit norm, on ``features``' device.
+
+        Raises:
+            ModelNotFoundError: the encoder has no CLIP-style head (class token + visual projection).
+        """
+        model = self._encoder.model
+        norm = getattr(self._tower, "post_layernorm", None)
+        projection = getattr(model, "visual_projection", None)
+        if norm is None or projection is None:
+            raise ModelNotFoundError(
+                f"{self.name}: image embeddings from patch features need a CLIP-style head "
+                "(vision_model.post_layernorm + visual_projection)"
+            )
+        with torch.no_grad():
+            cls = features[..., 0, :].to(device=self.device, dtype=torch.float32)
+            embedded = projection(norm(cls))
+        return torch.nn.functional.normalize(embedded.float(), dim=-1).to(features.device)
+
+    def text_embeddings(self, texts: list[str]) -> torch.Tensor:
+        """``(M, D)`` unit-norm text embeddings from the encoder's text tower."""
+        return torch.from_numpy(self._encoder.encode_texts(texts))
+
+    def knows_word(self, word: str) -> bool:
+        """Whether the encoder's tokenizer reads ``word`` without an unknown-token id."""
+        tokenizer = self._encoder.tokenizer
+        unk = getattr(tokenizer, "unk_token_id", None)
+        ids = tokenizer(word, add_special_tokens=False)["input_ids"]
+        return bool(ids) and unk not in ids
+
     def __repr__(self) -> str:
         return f"FrameFeatures(name={self.name!r}, tokens={self.tokens}, dim={self.dim})"
 

@@ -42,6 +42,11 @@ from chronolens.errors import ChronolensError
 from chronolens.models.timechat.config import TimeChatConfig
 from chronolens.models.timechat.features import FrameFeatures
 from chronolens.training.loop import LoopConfig, TrainResult, train
+from chronolens.training.recipes.timechat_align import (
+    VideoTokenAlignment,
+    init_word_embeddings,
+    mean_image_embedding,
+)
 from chronolens.training.recipes.timechat_data import (
     TimeITTurn,
     VideoFeatures,
@@ -157,7 +162,17 @@ def _log_progress(
         rate = (task.tokens - state["tokens"]) / max(now - state["t"], 1e-9)
         state["tokens"], state["t"] = task.tokens, now
         record = {**record, "stage": stage, "tokens_per_s": rate}
-        logger.info("%s step %d loss %.4f %.0f tokens/s", stage, record["step"], record["loss"], rate)
+        align = getattr(task, "last_align_loss", None)
+        if align is not None:  # the loss above includes it, weighted by train.align_weight
+            record["align_loss"] = align
+        logger.info(
+            "%s step %d loss %.4f%s %.0f tokens/s",
+            stage,
+            record["step"],
+            record["loss"],
+            "" if align is None else f" (alignment {align:.4f})",
+            rate,
+        )
         if on_log is not None:
             on_log(record)
 
@@ -236,6 +251,17 @@ def run_timechat(
         config = config.with_(vision_dim=tower.dim)  # from the loaded tower: build need not load it again
     torch.manual_seed(config.seed)
     model = TimeChat.build(config, corpus=_corpus(train_turns, config) if config.is_tiny_llm else None)
+    alignment = None
+    if settings.word_init == "image-text":
+        if not config.is_tiny_llm:
+            raise ChronolensError(
+                "train.word_init = 'image-text' is for the tiny LLM; a real LLM has its own"
+            )
+        init_word_embeddings(model, tower, seed=config.seed)
+    if settings.align_weight > 0:
+        llm_dim = int(model.llm.get_input_embeddings().weight.shape[1])
+        image_mean = mean_image_embedding(tower, (v.features for v in train_features.values()))
+        alignment = VideoTokenAlignment(config, tower, llm_dim, image_mean=image_mean, seed=config.seed)
     model.to(device)
 
     lm_result: TrainResult | None = None
@@ -275,7 +301,9 @@ def run_timechat(
             raise ChronolensError("train.llm_mode = 'full' is for the tiny LLM only; real LLMs train LoRA")
         model.unfreeze_llm()  # recorded by save_timechat, so the export holds the whole LLM
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}
-    task = TimeChatTask(model, samples, settings, device=device, autocast=autocast, spans=spans)
+    task = TimeChatTask(
+        model, samples, settings, device=device, autocast=autocast, spans=spans, alignment=alignment
+    )
     loop = LoopConfig(
         steps=settings.steps,
         lr=settings.lr,

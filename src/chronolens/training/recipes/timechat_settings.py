@@ -38,6 +38,7 @@ PRESETS = ("tiny", "paper")
 PRECISIONS = ("auto", "fp32", "bf16")
 LLM_MODES = ("lora", "full")
 DEVICES = ("auto", "cpu", "cuda")
+WORD_INITS = ("random", "image-text")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +92,12 @@ class TrainSettings:
     frame_pool: int = 1  # training videos cache n_frames * frame_pool frames; batches pick n_frames of them
     crop_prob: float = 0.0  # P(a grounding sample's video is cut to a random crop holding its span)
     crop_min: float = 0.5  # shortest crop as a fraction of the video
+    # tiny LLM only: "image-text" starts each word's embedding as the image tower's text embedding
+    # of that word (timechat_align.init_word_embeddings); "random" keeps the LLM's init
+    word_init: str = "random"
+    # weight of the auxiliary loss pulling each video token towards the tower's image embedding of
+    # its frames (timechat_align.VideoTokenAlignment); 0 = off
+    align_weight: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "grad_accum", "log_every"):
@@ -105,9 +112,16 @@ class TrainSettings:
             raise ValueError(f"train.frame_pool must be >= 1, got {self.frame_pool}")
         if not (0.0 <= self.crop_prob <= 1.0 and 0.0 < self.crop_min <= 1.0):
             raise ValueError("train.crop_prob must be in [0, 1] and train.crop_min in (0, 1]")
+        if self.align_weight < 0:
+            raise ValueError(f"train.align_weight must be >= 0, got {self.align_weight}")
         if self.lm_pretrain_batch_size < 1:
             raise ValueError(f"train.lm_pretrain_batch_size must be >= 1, got {self.lm_pretrain_batch_size}")
-        for name, allowed in (("precision", PRECISIONS), ("llm_mode", LLM_MODES), ("device", DEVICES)):
+        for name, allowed in (
+            ("precision", PRECISIONS),
+            ("llm_mode", LLM_MODES),
+            ("device", DEVICES),
+            ("word_init", WORD_INITS),
+        ):
             if getattr(self, name) not in allowed:
                 raise ValueError(
                     f"train.{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"

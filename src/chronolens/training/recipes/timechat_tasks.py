@@ -23,6 +23,7 @@ from chronolens.training.recipes.timechat_settings import TrainSettings
 
 if TYPE_CHECKING:
     from chronolens.models.timechat import TimeChat, TimeChatSample
+    from chronolens.training.recipes.timechat_align import VideoTokenAlignment
 
 __all__ = ["GroupedBatch", "LMPretrainTask", "TimeChatTask", "shift_span_text"]
 
@@ -82,8 +83,11 @@ class TimeChatTask:
         device: torch.device,
         autocast: torch.dtype | None,
         spans: Sequence[tuple[float, float] | None] | None = None,
+        alignment: VideoTokenAlignment | None = None,
     ) -> None:
         self._model = model
+        self.alignment = alignment  # auxiliary video-token loss, weighted by settings.align_weight
+        self.last_align_loss: float | None = None  # its unweighted value on the last batch
         self.samples = samples
         self.settings = settings
         self.device = device
@@ -209,14 +213,17 @@ class TimeChatTask:
         return batch if self.device.type == "cpu" else batch.to(self.device)
 
     def loss(self, batch: GroupedBatch) -> torch.Tensor:
-        """Mean next-token cross-entropy over the answer tokens (``TimeChat.forward``'s loss)."""
+        """Mean next-token cross-entropy over the answer tokens (``TimeChat.forward``'s loss).
+
+        With an ``alignment``, plus ``settings.align_weight`` times its loss on the batch's videos.
+        """
         from chronolens.models.timechat.prompting import IGNORE_INDEX
 
         model = self._model
         dtype = self.autocast  # None = fp32: autocast disabled, as in the recipe's evaluation
         with torch.autocast(device_type=self.device.type, dtype=dtype, enabled=dtype is not None):
-            tokens, token_mask = model.encode_video(batch.features, batch.timestamps, batch.frame_mask)
-            tokens, token_mask = tokens[batch.video_index], token_mask[batch.video_index]  # (B, V, D)
+            video, video_mask = model.encode_video(batch.features, batch.timestamps, batch.frame_mask)
+            tokens, token_mask = video[batch.video_index], video_mask[batch.video_index]  # (B, V, D)
             # TimeChat.splice_video is the model's own splicing of video tokens at <video>; reusing it
             # keeps this grouped forward identical to TimeChat.forward.
             embeds, mask, labels = model.splice_video(
@@ -224,11 +231,16 @@ class TimeChatTask:
             )
             logits = model.llm(inputs_embeds=embeds, attention_mask=mask).logits  # (B, L', vocab)
         assert labels is not None
-        return torch.nn.functional.cross_entropy(
+        loss = torch.nn.functional.cross_entropy(
             logits[:, :-1].float().reshape(-1, logits.shape[-1]),
             labels[:, 1:].reshape(-1),
             ignore_index=IGNORE_INDEX,
         )
+        if self.alignment is not None and self.settings.align_weight > 0:
+            aux = self.alignment(video, video_mask, batch.features, batch.frame_mask)
+            self.last_align_loss = float(aux.detach())
+            loss = loss + self.settings.align_weight * aux
+        return loss
 
     def batch_size(self, batch: GroupedBatch) -> int:
         """Text rows in ``batch``."""
