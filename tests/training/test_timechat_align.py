@@ -97,6 +97,19 @@ def test_alignment_loss_is_zero_on_its_targets_and_trains_the_tokens() -> None:
     assert align(tokens, token_mask, features, frame_mask).item() < 0.5 * before
 
 
+def test_alignment_target_is_the_mean_over_a_chunks_real_frames() -> None:
+    config = _config(n_frames=8, sliding=False, video_queries=2)  # global: 2 tokens x 4 frames
+    features = torch.randn(1, 8, 2, 3)
+    frame_mask = torch.tensor([[True] * 6 + [False] * 2])  # the second chunk has 2 real frames
+    align = VideoTokenAlignment(config, _Tower({}), llm_dim=3, image_mean=torch.zeros(3))  # type: ignore[arg-type]
+    target, valid = align.targets(features, frame_mask)
+    assert valid.all()
+    image = torch.nn.functional.normalize(features[0, :, 0], dim=-1)
+    for token, frames in ((0, [0, 1, 2, 3]), (1, [4, 5])):
+        expected = torch.nn.functional.normalize(image[frames].mean(0), dim=-1)
+        assert torch.allclose(target[0, token], expected, atol=1e-6)
+
+
 def test_mean_image_embedding_over_all_frames() -> None:
     arrays = [np.ones((2, 3, 4), dtype=np.float32), -np.ones((1, 3, 4), dtype=np.float32)]
     mean = mean_image_embedding(_Tower({}), arrays)  # type: ignore[arg-type]

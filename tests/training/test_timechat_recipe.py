@@ -203,6 +203,18 @@ def test_image_text_start_trains_and_logs_the_alignment_loss(
     assert recipe["model"]["llm_hidden"] == 32
 
 
+def test_word_init_is_refused_for_a_real_llm_before_anything_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chronolens.cli.main import main
+
+    out = tmp_path / "o"
+    args = ["train", "timechat", "--config", str(TINY), "model.llm=/no/such/llm", "train.llm_mode=lora"]
+    assert main([*args, "train.word_init=image-text", "--out", str(out)]) == 1
+    assert "train.word_init = 'image-text' is for the tiny LLM" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_cli_unknown_config_key_exits_with_a_user_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -49,7 +49,7 @@ def _builtin_clip_arguments(parser: argparse.ArgumentParser) -> None:
         "--image-size",
         type=int,
         default=None,
-        help="square model input in pixels, a multiple of the patch size (default: the model's, 64)",
+        help="square model input in pixels, a multiple of the patch size (default: the model's, 96)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of init and batch sampling")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")

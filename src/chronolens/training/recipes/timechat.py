@@ -206,6 +206,11 @@ def run_timechat(
 
     t0 = time.perf_counter()
     settings, config = recipe.train, recipe.model
+    if settings.word_init != "random" and not config.is_tiny_llm:
+        raise ChronolensError(
+            f"train.word_init = {settings.word_init!r} is for the tiny LLM; "
+            f"{config.llm!r} has its own embeddings"
+        )
     if settings.threads:
         torch.set_num_threads(settings.threads)
     device = _resolve_device(settings.device)
@@ -253,10 +258,6 @@ def run_timechat(
     model = TimeChat.build(config, corpus=_corpus(train_turns, config) if config.is_tiny_llm else None)
     alignment = None
     if settings.word_init == "image-text":
-        if not config.is_tiny_llm:
-            raise ChronolensError(
-                "train.word_init = 'image-text' is for the tiny LLM; a real LLM has its own"
-            )
         init_word_embeddings(model, tower, seed=config.seed)
     if settings.align_weight > 0:
         llm_dim = int(model.llm.get_input_embeddings().weight.shape[1])

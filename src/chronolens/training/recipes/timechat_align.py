@@ -28,7 +28,8 @@ answer. Measured with the 64-px tower; docs/timechat.md has the runs that used t
 
 Both map the tower's embedding width ``D`` into the LLM's width with ``space_map`` (the identity
 when they are equal; an orthonormal embedding of the tower's space as a subspace when the LLM
-is wider, which leaves the other directions of a video token free for its time).
+is wider, which leaves the other directions of a video token free for its time); the recipe
+passes both the model's seed, so words and video tokens land in the same subspace.
 """
 
 from __future__ import annotations
@@ -180,7 +181,9 @@ class VideoTokenAlignment:
             self._chunks[n_frames] = chunk_weights(self.config, n_frames)
         chunks = self._chunks[n_frames].to(features.device)  # (V, T)
         weights = chunks[None] * frame_mask.to(chunks.dtype)[:, None, :]  # (U, V, T): real frames only
-        valid = weights.sum(-1) > 0
+        total = weights.sum(-1, keepdim=True)  # (U, V, 1)
+        valid = total[..., 0] > 0
+        weights = weights / total.clamp_min(1e-12)  # the mean over the chunk's real frames
         pooled = weights @ image - self.image_mean.to(image.device)  # (U, V, D)
         return torch.nn.functional.normalize(pooled, dim=-1), valid
 
