@@ -45,9 +45,10 @@ class BuiltinClipConfig:
     """Everything that determines a ``builtin:synth-clip`` training run."""
 
     model: SynthClipConfig = field(default_factory=SynthClipConfig)  # architecture
-    # optimizer steps: 3,000 x 64 pairs on 980 train videos (~5.6 passes over 34k frames); on the
-    # earlier 280-video set 1,500 was best and 3,000 overfit (docs/builtin-model.md)
-    steps: int = 3000
+    # optimizer steps: 4,500 x 64 pairs on 1,960 train videos (~4.2 passes over 69k frames), the
+    # shipped run; 3,000 on 980 videos was the one before; on the earlier 280-video set 1,500 was
+    # best and 3,000 overfit (docs/builtin-model.md)
+    steps: int = 4500
     batch_size: int = 64  # pairs per step (contrastive negatives come from the same batch)
     lr: float = 5e-4  # peak learning rate (2e-3 collapsed both towers to constant embeddings)
     warmup_steps: int = 50  # linear warmup steps
