@@ -30,7 +30,7 @@ import torch
 
 from chronolens.answers import parse_span
 from chronolens.models.timechat.features import FrameFeatures
-from chronolens.training.recipes.timechat_align import mean_image_embedding
+from chronolens.training.recipes.timechat_align import centre_words, mean_image_embedding
 from chronolens.training.recipes.timechat_data import encode_videos, load_turns
 
 logger = logging.getLogger("timechat_probe")
@@ -61,12 +61,10 @@ def main() -> None:
         progress=False,
     )
     # What TimeChat's tiny LLM can start from (train.word_init / align_weight, timechat_align):
-    # the query's words embedded one by one, centred like init_word_embeddings does.
+    # the query's words embedded one by one, centred as init_word_embeddings does.
     vocab = sorted({w for t in turns if (m := QUOTED.search(t.question)) for w in m.group(1).split()})
     words = tower.text_embeddings(vocab)  # (N, D)
-    centred_words = dict(
-        zip(vocab, torch.nn.functional.normalize(words - words.mean(0), dim=-1), strict=True)
-    )
+    centred_words = dict(zip(vocab, centre_words(words), strict=True))
     plain_words = dict(zip(vocab, words, strict=True))
     image_mean = mean_image_embedding(tower, (v.features for v in features.values()))
     hits: dict[str, list[bool]] = {"sentence": [], "words": [], "centred words": []}

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "VideoTokenAlignment",
+    "centre_words",
     "chunk_weights",
     "init_word_embeddings",
     "mean_image_embedding",
@@ -74,6 +75,15 @@ def space_map(source_dim: int, target_dim: int, *, seed: int = 0) -> torch.Tenso
     return q if source_dim >= target_dim else q.T
 
 
+def centre_words(text: torch.Tensor) -> torch.Tensor:
+    """``(N, D)`` word embeddings minus their mean, as unit rows.
+
+    The mean is the direction every single-word embedding of the tower shares (module
+    docstring); removing it leaves what tells the words apart.
+    """
+    return torch.nn.functional.normalize(text - text.mean(dim=0), dim=-1)
+
+
 def init_word_embeddings(model: TimeChat, tower: FrameFeatures, *, seed: int = 0) -> int:
     """Set each word's input embedding of the tiny LLM to the tower's text embedding of that word.
 
@@ -93,8 +103,7 @@ def init_word_embeddings(model: TimeChat, tower: FrameFeatures, *, seed: int = 0
     if not words:
         logger.warning("word_init: no vocabulary word is known to %s; embeddings stay random", tower.name)
         return 0
-    text = tower.text_embeddings([token for token, _ in words])  # (N, D), unit rows
-    text = text - text.mean(dim=0)  # drop the direction all words share (module docstring)
+    text = centre_words(tower.text_embeddings([token for token, _ in words]))  # (N, D)
     mapped = text @ space_map(text.shape[1], embedding.shape[1], seed=seed)  # (N, D_llm)
     mapped = torch.nn.functional.normalize(mapped, dim=-1)
     with torch.no_grad():
@@ -168,8 +177,6 @@ class VideoTokenAlignment:
         self.config = config
         self.tower = tower
         self.image_mean = image_mean
-        self.llm_dim = llm_dim
-        self.seed = seed
         self.map = space_map(int(image_mean.shape[-1]), llm_dim, seed=seed)  # (D, D_llm)
         self._chunks: dict[int, torch.Tensor] = {}
 
