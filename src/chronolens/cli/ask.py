@@ -37,9 +37,7 @@ def run(args: argparse.Namespace) -> int:
             raise ChronolensError(f"cannot read the transcript {args.transcript}: {exc}") from exc
     session = TimeChatSession(args.checkpoint, device=args.device)
     sampled = session.sample(args.video)
-    answer = session.ask(
-        sampled.path, args.question, transcript=transcript, max_new_tokens=args.max_new_tokens
-    )
+    answer = session.ask(sampled, args.question, transcript=transcript, max_new_tokens=args.max_new_tokens)
     if args.json:
         payload = {
             "video": str(args.video),

@@ -12,6 +12,10 @@ from typing import Any
 
 from chronolens.cli.search import positive_int
 
+# The synthetic splits (chronolens.data.synth.scene.SPLITS, kept literal: importing the
+# generator would make --help slow).
+SPLITS = ("train", "val", "test", "compositional")
+
 HELP = "run chronolens end to end on a benchmark and print its scores next to baselines"
 
 logger = logging.getLogger(__name__)
@@ -41,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument(
         "--split",
         default="test",
-        choices=("train", "val", "test", "compositional"),
+        choices=SPLITS,
         help="split (default test)",
     )
     synth.add_argument(
@@ -177,7 +181,7 @@ def _add_timechat(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument(
         "--split",
         default="test",
-        choices=("train", "val", "test", "compositional"),
+        choices=SPLITS,
         help="split whose annotation file is read (default test)",
     )
     parser.add_argument(

@@ -398,13 +398,13 @@ class TimeChatSession:
 
     def ask(
         self,
-        video: str | os.PathLike[str],
+        video: str | os.PathLike[str] | SampledVideo,
         question: str,
         *,
         transcript: str | Sequence[str] | None = None,
         max_new_tokens: int | None = None,
     ) -> str:
-        """The model's free-text answer to ``question`` about ``video``."""
+        """The model's free-text answer to ``question`` about ``video`` (a file or a sampled video)."""
         if not question.strip():
             raise ChronolensError("the question is empty")
         (text,) = self.generate(video, [question], transcript=transcript, max_new_tokens=max_new_tokens)
