@@ -40,6 +40,7 @@ from chronolens.timebase import Span, clamp_span
 
 __all__ = [
     "PARSERS",
+    "check_parser",
     "highlight_saliency",
     "parse_highlight_answer",
     "parse_span",
@@ -360,9 +361,14 @@ def _default_captions(text: str, duration: float | None) -> list[tuple[Span, str
 # ---------------------------------------------------------------------------------------------
 
 
-def _check(parser: str, duration: float | None) -> None:
+def check_parser(parser: str) -> None:
+    """Raise ``ValueError`` naming the choices when ``parser`` is not one of ``PARSERS``."""
     if parser not in PARSERS:
         raise ValueError(f"parser: unknown parser {parser!r}; choose one of {', '.join(PARSERS)}")
+
+
+def _check(parser: str, duration: float | None) -> None:
+    check_parser(parser)
     if duration is not None and not (math.isfinite(duration) and duration >= 0):
         raise ValueError(f"duration: must be a finite number >= 0, got {duration!r}")
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from chronolens.answers import PARSERS, highlight_saliency, parse_highlight_answer
+from chronolens.answers import check_parser, highlight_saliency, parse_highlight_answer
 from chronolens.atomic import write_json_atomic, write_jsonl_atomic
 from chronolens.bench.videos import require_videos, video_files
 from chronolens.errors import ChronolensError
@@ -201,8 +201,7 @@ def run_timechat_bench(
     """
     if task not in TASKS:
         raise ValueError(f"task: unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    if parser not in PARSERS:
-        raise ValueError(f"parser: unknown parser {parser!r}; choose one of {', '.join(PARSERS)}")
+    check_parser(parser)
     if limit is not None and limit < 1:
         raise ValueError(f"limit: must be >= 1, got {limit}")
     if session is None:

@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from chronolens.answers import PARSERS, parse_timestamped_captions
+from chronolens.answers import check_parser, parse_timestamped_captions
 from chronolens.errors import FormatError
 from chronolens.metrics.io import load_json, require, require_list, require_number, require_str
 from chronolens.metrics.soda import SODA_IOU_THRESHOLDS, soda_f_measure
@@ -434,8 +434,7 @@ def read_predictions(
     Raises:
         FormatError: a missing key or a bad window.
     """
-    if parser not in PARSERS:
-        raise ValueError(f"parser: unknown parser {parser!r}; choose one of {', '.join(PARSERS)}")
+    check_parser(parser)
     out: dict[str, PredictedVideo] = {}
     if isinstance(data, list):
         for i, record in enumerate(data):

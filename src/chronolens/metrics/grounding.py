@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from chronolens.answers import PARSERS, parse_span
+from chronolens.answers import check_parser, parse_span
 from chronolens.errors import FormatError
 from chronolens.metrics.io import load_json, require, require_list, require_number, require_str
 from chronolens.metrics.temporal import temporal_iou_paired
@@ -159,8 +159,7 @@ def evaluate_answers(
     Raises:
         FormatError: a record lacks a key, or the answer ids do not match the ground-truth ids.
     """
-    if parser not in PARSERS:
-        raise ValueError(f"parser: unknown parser {parser!r}; choose one of {', '.join(PARSERS)}")
+    check_parser(parser)
     windows, durations = _read_ground_truth(ground_truth, gt_file)
     predictions: dict[int | str, Span | None] = {}
     for i, record in enumerate(answers):

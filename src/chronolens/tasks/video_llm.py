@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chronolens.answers import (
-    PARSERS,
+    check_parser,
     parse_span,
     parse_timestamped_captions,
 )
@@ -216,11 +216,6 @@ def _check_checkpoint(checkpoint: str | os.PathLike[str]) -> Path:
     return path
 
 
-def _check_parser(parser: str) -> None:
-    if parser not in PARSERS:
-        raise ValueError(f"parser: unknown parser {parser!r}; choose one of {', '.join(PARSERS)}")
-
-
 class TimeChatSession:
     """A loaded TimeChat checkpoint answering questions about videos; each video is sampled once.
 
@@ -383,7 +378,7 @@ class TimeChatSession:
         max_new_tokens: int | None = None,
     ) -> TimedCaptions:
         """Describe ``video`` as timed events (the answer and the events read from it)."""
-        _check_parser(parser)
+        check_parser(parser)
         sampled = self.sample(video)
         (text,) = self.generate(
             sampled, [instruction or caption_instruction()], max_new_tokens=max_new_tokens
@@ -526,7 +521,7 @@ class TimeChatGrounder:
         max_new_tokens: int = 64,
         device: str | None = None,
     ) -> None:
-        _check_parser(parser)
+        check_parser(parser)
         if not clip_length > 0:
             raise ValueError(f"clip_length: must be > 0, got {clip_length}")
         if session is None:
