@@ -203,6 +203,25 @@ def test_image_text_start_trains_and_logs_the_alignment_loss(
     assert recipe["model"]["llm_hidden"] == 32
 
 
+def test_grounding_attention_trains_its_head_and_logs_its_loss(
+    synth_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chronolens.cli.main import main
+
+    out = tmp_path / "run"
+    extra = ["train.steps=3", "train.log_every=1", "train.ground_attn_weight=1.0", "model.llm_layers=2"]
+    args = ["-v", "train", "timechat", "--config", str(TINY), f"data.root={synth_dir}", *SMALL, *extra]
+    assert main([*args, f"data.cache_dir={tmp_path / 'features'}", "--out", str(out), "--no-progress"]) == 0
+    steps = [line for line in capsys.readouterr().err.splitlines() if "main step" in line]
+    assert len(steps) == 3 and all("(grounding attention " in line for line in steps)
+    values = [float(line.split("(grounding attention ")[1].split(")")[0]) for line in steps]
+    assert all(v > 0 for v in values)
+    # a layer the LLM does not have is a clear error, before training starts
+    bad = [*args, "train.ground_attn_layer=9", f"data.cache_dir={tmp_path / 'features'}"]
+    assert main([*bad, "--out", str(tmp_path / "bad"), "--no-progress"]) == 1
+    assert "train.ground_attn_layer = 9, but the LLM has" in capsys.readouterr().err
+
+
 def test_word_init_is_refused_for_a_real_llm_before_anything_loads(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -231,7 +250,7 @@ def test_crop_augmentation_shifts_frames_and_answers_together(synth_dir: Path, t
     import torch
 
     from chronolens.answers import parse_span
-    from chronolens.models.timechat import TimeChat
+    from chronolens.models.timechat import TimeChat, frame_times_text
     from chronolens.models.timechat.prompting import IGNORE_INDEX
     from chronolens.training.recipes.timechat import _corpus, _grounding_span
     from chronolens.training.recipes.timechat_data import build_samples, encode_videos, load_turns
@@ -264,4 +283,7 @@ def test_crop_augmentation_shifts_frames_and_answers_together(synth_dir: Path, t
         assert span is not None and times.min() >= 0
         # the crop starts at 0 s and the shifted span lies inside the cropped frames' range
         assert span.start >= 0 and span.end <= float(times.max()) + 3.0
+        # the prompt's frame-times message states the (shifted) times of the frames the row sees
+        text = model.tokenizer.decode(batch.input_ids[row][batch.attention_mask[row].bool()])
+        assert frame_times_text(times.tolist()).lower() in text  # the tiny tokenizer lowercases
     assert torch.isfinite(task.loss(batch))

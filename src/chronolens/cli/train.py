@@ -130,9 +130,16 @@ def _timechat_run(args: argparse.Namespace) -> int:
     if not args.no_progress:
         from tqdm.auto import tqdm
 
+        from chronolens.training.recipes.timechat_tasks import AUX_LOSSES
+
         def on_log(record: dict[str, object]) -> None:
+            aux = "".join(  # auxiliary losses (unweighted) that the loss includes
+                f" ({name} {float(record[key]):.4f})"  # type: ignore[arg-type]
+                for key, name in AUX_LOSSES
+                if key in record
+            )
             tqdm.write(
-                f"[{record['stage']}] step {record['step']} loss {float(record['loss']):.4f} "  # type: ignore[arg-type]
+                f"[{record['stage']}] step {record['step']} loss {float(record['loss']):.4f}{aux} "  # type: ignore[arg-type]
                 f"{float(record['tokens_per_s']):.0f} tokens/s",  # type: ignore[arg-type]
                 file=sys.stderr,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 import torch
@@ -233,6 +234,29 @@ def test_a_tiny_model_learns_answers_that_depend_on_the_video() -> None:
     )
     assert generated == answers
     assert model.training  # generate restored the training mode
+
+
+def test_generate_states_each_rows_real_frame_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chronolens.models.timechat import model as model_module
+
+    seen: list[object] = []
+    encode = model_module.encode_text
+
+    def recording(*args: Any, **kwargs: Any) -> tuple[list[int], list[int]]:
+        seen.append(kwargs.get("frame_times"))
+        return encode(*args, **kwargs)
+
+    monkeypatch.setattr(model_module, "encode_text", recording)
+    batch = collate([sample(6, seed=1), sample(3, seed=2, step=2.0)], tiny_model().tokenizer, tiny_config())
+    tiny_model().generate(
+        batch.features, batch.timestamps, batch.frame_mask, [QUESTION] * 2, max_new_tokens=2
+    )
+    assert seen == [[0.0, 0.5, 1.0, 1.5, 2.0, 2.5], [0.0, 2.0, 4.0]]  # padding frames are not stated
+    seen.clear()
+    tiny_model(frame_times_prompt=False).generate(
+        batch.features, batch.timestamps, batch.frame_mask, [QUESTION] * 2, max_new_tokens=2
+    )
+    assert seen == [None, None]
 
 
 def test_generate_wraps_instructions_and_rejects_bad_input() -> None:

@@ -16,12 +16,13 @@ from chronolens.models.timechat import (
     build_text_tokenizer,
     collate,
     encode_text,
+    frame_times_text,
 )
 
 
 @pytest.fixture(scope="module")
 def tokenizer():  # type: ignore[no-untyped-def]
-    return build_text_tokenizer([*CORPUS, build_prompt("x", "y")])
+    return build_text_tokenizer([*CORPUS, build_prompt("x", "y"), frame_times_text([1.0])])
 
 
 def test_build_prompt_places_one_placeholder_and_the_transcript_before_the_instruction() -> None:
@@ -52,7 +53,7 @@ def test_tokenizer_splits_digits_and_round_trips(tokenizer) -> None:  # type: ig
 def test_tokenizer_vocabulary_is_deterministic_and_saves(tokenizer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from transformers import AutoTokenizer
 
-    again = build_text_tokenizer(reversed([*CORPUS, build_prompt("x", "y")]))
+    again = build_text_tokenizer(reversed([*CORPUS, build_prompt("x", "y"), frame_times_text([1.0])]))
     assert again.get_vocab() == tokenizer.get_vocab()
     tokenizer.save_pretrained(tmp_path)
     loaded = AutoTokenizer.from_pretrained(tmp_path)
@@ -91,6 +92,36 @@ def test_encode_text_truncation_keeps_placeholder_instruction_and_eos(tokenizer)
         encode_text(tokenizer, f"{VIDEO_PLACEHOLDER} {VIDEO_PLACEHOLDER}", "x", max_tokens=40)
 
 
+def test_frame_times_text_is_timechats_message() -> None:
+    assert frame_times_text([0.0, 1.25, 12.5, 100]) == (
+        "The video contains 4 frames sampled at 0.0, 1.2, 12.5, 100.0 seconds."
+    )
+    assert frame_times_text(np.array([3.04])) == "The video contains 1 frames sampled at 3.0 seconds."
+
+
+def test_encode_text_puts_the_frame_times_right_after_the_placeholder(tokenizer) -> None:  # type: ignore[no-untyped-def]
+    prompt = build_prompt("when does the red box move?")
+    answer = "from 1.5 to 3.0 seconds."
+    plain, plain_labels = encode_text(tokenizer, prompt, answer, max_tokens=200)
+    ids, labels = encode_text(tokenizer, prompt, answer, max_tokens=200, frame_times=[0.0, 0.5, 12.0])
+    message = tokenizer(f"\n{frame_times_text([0.0, 0.5, 12.0])}", add_special_tokens=False)["input_ids"]
+    message = message[1:]  # alone, the leading newline gets a word mark; in the prompt it is plain
+    video_at = plain.index(tokenizer.convert_tokens_to_ids(VIDEO_PLACEHOLDER))
+    newline = plain[video_at + 1]
+    assert ids == plain[: video_at + 2] + message + plain[video_at + 1 :]
+    assert ids[video_at + 1] == ids[video_at + 2 + len(message)] == newline
+    assert labels == [IGNORE_INDEX] * (len(message) + 1) + plain_labels  # the message carries no loss
+    text = tokenizer.decode(ids, skip_special_tokens=True)
+    assert "contains 3 frames sampled at 0.0, 0.5, 12.0 seconds.\nwhen does the red box move?" in text
+    assert tokenizer.unk_token_id not in ids
+    # Truncation cuts the middle of the prompt, never the message, the instruction or the answer.
+    long_prompt = build_prompt("describe the video.", " ".join(["a red box moves left."] * 30))
+    cut, _ = encode_text(tokenizer, long_prompt, answer, max_tokens=60, frame_times=[0.0, 0.5, 12.0])
+    assert len(cut) == 60
+    assert cut[video_at + 2 : video_at + 2 + len(message)] == message
+    assert tokenizer.decode(cut, skip_special_tokens=True).endswith(f"describe the video.\n {answer}")
+
+
 def test_collate_pads_frames_at_the_end_and_text_on_the_right(tokenizer) -> None:  # type: ignore[no-untyped-def]
     config = tiny_config()
     samples = [sample(6, seed=1), sample(3, seed=2, answer="from 4.0 to 6.5 seconds.", step=1.0)]
@@ -101,12 +132,19 @@ def test_collate_pads_frames_at_the_end_and_text_on_the_right(tokenizer) -> None
     assert float(batch.features[1, 3:].abs().sum()) == 0.0
     assert np.allclose(batch.timestamps[1, :3].numpy(), [0.0, 1.0, 2.0])
     for row, s in enumerate(samples):
-        ids, labels = encode_text(tokenizer, s.prompt, s.answer, max_tokens=config.max_text_tokens)
+        ids, labels = encode_text(
+            tokenizer, s.prompt, s.answer, max_tokens=config.max_text_tokens, frame_times=s.timestamps
+        )
         n = len(ids)
         assert batch.input_ids[row, :n].tolist() == ids
         assert batch.labels[row, :n].tolist() == labels
         assert batch.attention_mask[row].tolist() == [1] * n + [0] * (batch.input_ids.shape[1] - n)
         assert set(batch.labels[row, n:].tolist()) <= {IGNORE_INDEX}
+    # Without TimeChat's frame-times message the rows are the bare prompts.
+    bare = collate(samples, tokenizer, tiny_config(frame_times_prompt=False))
+    ids, _ = encode_text(tokenizer, samples[1].prompt, samples[1].answer, max_tokens=config.max_text_tokens)
+    assert bare.input_ids[1, : len(ids)].tolist() == ids
+    assert int(bare.attention_mask[1].sum()) == len(ids) < int(batch.attention_mask[1].sum())
     with pytest.raises(ValueError, match="patch feature shapes"):
         bad = sample(2, seed=3)
         collate(

@@ -12,6 +12,7 @@ from chronolens.models.timechat.prompting import (
     build_prompt,
     collate,
     encode_text,
+    frame_times_text,
 )
 from chronolens.models.timechat.tokenizer import build_text_tokenizer
 from chronolens.models.timechat.weights import load_timechat, save_timechat
@@ -30,6 +31,7 @@ __all__ = [
     "build_text_tokenizer",
     "collate",
     "encode_text",
+    "frame_times_text",
     "load_timechat",
     "sample_video",
     "save_timechat",

@@ -42,6 +42,9 @@ class TimeChatConfig:
     qformer_text_tokens: int = 32  # max tokens of one timestamp instruction (incl. specials)
     timestamp_text: bool = True  # ablation switch: False feeds no timestamp instruction to the frame Q-Former
     timestamp_template: str = "This frame is sampled at {t:.1f}s."  # instruction text; {t} = seconds
+    # TimeChat's load_video message after the video in every prompt: "The video contains N frames
+    # sampled at t1, ..., tN seconds." (prompting.frame_times_text); False leaves it out.
+    frame_times_prompt: bool = True
     window: int = 32  # Lw frames per video Q-Former window
     stride: int = 32  # S frames between window starts; <= window so no frame is skipped
     video_queries: int = 32  # Nv learnable queries per window

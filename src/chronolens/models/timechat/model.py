@@ -34,6 +34,7 @@ from chronolens.models.timechat.prompting import (
     TimeChatBatch,
     build_prompt,
     encode_text,
+    frame_times_text,
     pad_token_id,
     video_token_id,
 )
@@ -45,7 +46,7 @@ __all__ = ["TimeChat", "TimeChatOutput", "build_tiny_llm", "load_llm"]
 logger = logging.getLogger(__name__)
 
 # Words every tiny vocabulary holds besides the corpus: the prompt scaffolding.
-_PROMPT_SCAFFOLD = (build_prompt("question", "transcript"),)
+_PROMPT_SCAFFOLD = (build_prompt("question", "transcript"), frame_times_text([0.0, 1.5]))
 
 
 @dataclass
@@ -444,7 +445,10 @@ class TimeChat(nn.Module):
         for i, prompt in enumerate(prompts):
             transcript = transcripts[i] if transcripts is not None else None
             text = prompt if VIDEO_PLACEHOLDER in prompt else build_prompt(prompt, transcript)
-            ids, _ = encode_text(self.tokenizer, text, None, max_tokens=self.config.max_text_tokens)
+            times = timestamps[i][frame_mask[i]].tolist() if self.config.frame_times_prompt else None
+            ids, _ = encode_text(
+                self.tokenizer, text, None, max_tokens=self.config.max_text_tokens, frame_times=times
+            )
             encoded.append(ids)
         input_ids, attention_mask = right_pad(encoded, self.pad_id)
         was_training = self.training

@@ -5,8 +5,13 @@ video tokens of the sliding video Q-Former (``TimeChat.splice_video``). Text is 
 
     <bos> prompt-tokens (with one <video>) answer-tokens <eos>
 
-and only ``answer-tokens <eos>`` carry labels: the prompt, the placeholder (later the video
-tokens) and padding are ``-100``, as in TimeChat's instruction tuning (which masks the
+With ``TimeChatConfig.frame_times_prompt`` the placeholder is followed by TimeChat's message naming
+the sampled frames' times (``frame_times_text``), as TimeChat's ``load_video`` message follows
+``</Video>`` in its training and inference prompts. ``encode_text`` inserts it from the frames'
+timestamps at encoding time, so a temporal crop states the crop's times.
+
+Only ``answer-tokens <eos>`` carry labels: the prompt, the placeholder (later the video tokens)
+and padding are ``-100``, as in TimeChat's instruction tuning (which masks the
 ``[INST] ... [/INST]`` part of every turn).
 """
 
@@ -34,6 +39,7 @@ __all__ = [
     "build_prompt",
     "collate",
     "encode_text",
+    "frame_times_text",
     "pad_frames",
     "pad_token_id",
     "video_token_id",
@@ -43,6 +49,16 @@ logger = logging.getLogger(__name__)
 
 VIDEO_PLACEHOLDER = VIDEO_TOKEN  # where the video tokens go in a prompt
 IGNORE_INDEX = -100  # label of positions without loss (torch cross_entropy's default ignore_index)
+
+
+def frame_times_text(timestamps: Sequence[float] | np.ndarray) -> str:
+    """TimeChat's message naming the sampled frames' times, rounded to 0.1 s as TimeChat does.
+
+    >>> frame_times_text([0.0, 1.25, 12.5])
+    'The video contains 3 frames sampled at 0.0, 1.2, 12.5 seconds.'
+    """
+    times = ", ".join(f"{float(t):.1f}" for t in timestamps)
+    return f"The video contains {len(timestamps)} frames sampled at {times} seconds."
 
 
 def build_prompt(instruction: str, transcript: str | None = None) -> str:
@@ -124,19 +140,27 @@ def pad_token_id(tokenizer: Any) -> int:
 
 
 def encode_text(
-    tokenizer: Any, prompt: str, answer: str | None, *, max_tokens: int
+    tokenizer: Any,
+    prompt: str,
+    answer: str | None,
+    *,
+    max_tokens: int,
+    frame_times: Sequence[float] | np.ndarray | None = None,
 ) -> tuple[list[int], list[int]]:
     """Token ids and labels of ``<bos> prompt answer <eos>`` (no answer: ``<bos> prompt`` only).
 
     Over-long samples keep the answer (at least up to half of ``max_tokens``, its eos always) and
     lose the middle of the prompt (e.g. a long transcript), keeping its start up to the
-    placeholder and its end (the instruction); the answer is cut only beyond that.
+    placeholder (and the frame-times message) and its end (the instruction); the answer is cut
+    only beyond that.
 
     Args:
         tokenizer: the LLM tokenizer (holds ``<video>``).
         prompt: text with exactly one ``<video>``.
         answer: target text, or None.
         max_tokens: most ids returned.
+        frame_times: the sampled frames' seconds: ``frame_times_text`` of them goes on its own
+            line right after the placeholder. None: no message.
 
     Returns:
         ``(ids, labels)`` of equal length; labels are ``IGNORE_INDEX`` except answer tokens + eos.
@@ -146,6 +170,11 @@ def encode_text(
     """
     video_id = video_token_id(tokenizer)
     bos = [int(tokenizer.bos_token_id)] if tokenizer.bos_token_id is not None else []
+    head_text = ""  # the prompt's start that truncation keeps: up to the placeholder or the message
+    if frame_times is not None and prompt.count(VIDEO_PLACEHOLDER) == 1:
+        at = prompt.index(VIDEO_PLACEHOLDER) + len(VIDEO_PLACEHOLDER)
+        head_text = prompt[:at] + "\n" + frame_times_text(frame_times)
+        prompt = head_text + prompt[at:]
     prompt_ids = bos + list(tokenizer(prompt, add_special_tokens=False)["input_ids"])
     if prompt_ids.count(video_id) != 1:
         raise ValueError(f"a prompt must hold exactly one {VIDEO_PLACEHOLDER!r}, got: {prompt[:80]!r}")
@@ -155,7 +184,11 @@ def encode_text(
             raise ValueError("tokenizer has no eos token to end answers")
         answer_ids = [*tokenizer(answer, add_special_tokens=False)["input_ids"], int(tokenizer.eos_token_id)]
     video_at = prompt_ids.index(video_id)
-    head = video_at + 1  # tokens up to and including the placeholder always stay
+    head = video_at + 1  # tokens up to and including the placeholder always stay ...
+    if head_text:  # ... and the frame-times message after it
+        head_ids = bos + list(tokenizer(head_text, add_special_tokens=False)["input_ids"])
+        if prompt_ids[: len(head_ids)] == head_ids:
+            head = len(head_ids)
     min_prompt = head + 1
     if max_tokens < min_prompt + min(len(answer_ids), 1):
         raise ValueError(f"max_tokens={max_tokens} cannot hold the placeholder, a prompt token and eos")
@@ -212,7 +245,7 @@ def collate(samples: Sequence[TimeChatSample], tokenizer: Any, config: TimeChatC
     Args:
         samples: one or more samples; all must share P and Dv.
         tokenizer: the LLM tokenizer.
-        config: gives ``max_text_tokens``.
+        config: gives ``max_text_tokens`` and ``frame_times_prompt``.
 
     Returns:
         The batch; samples without an answer get all-``IGNORE_INDEX`` labels.
@@ -229,7 +262,15 @@ def collate(samples: Sequence[TimeChatSample], tokenizer: Any, config: TimeChatC
             raise ValueError(
                 f"sample {sample.video!r}: {sample.features.shape[0]} feature rows for {count} timestamps"
             )
-        texts.append(encode_text(tokenizer, sample.prompt, sample.answer, max_tokens=config.max_text_tokens))
+        texts.append(
+            encode_text(
+                tokenizer,
+                sample.prompt,
+                sample.answer,
+                max_tokens=config.max_text_tokens,
+                frame_times=sample.timestamps if config.frame_times_prompt else None,
+            )
+        )
     features, timestamps, frame_mask = pad_frames(
         [s.features for s in samples], [s.timestamps for s in samples]
     )

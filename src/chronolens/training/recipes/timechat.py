@@ -47,6 +47,7 @@ from chronolens.training.recipes.timechat_align import (
     init_word_embeddings,
     mean_image_embedding,
 )
+from chronolens.training.recipes.timechat_attention import GroundingAttention
 from chronolens.training.recipes.timechat_data import (
     TimeITTurn,
     VideoFeatures,
@@ -62,7 +63,7 @@ from chronolens.training.recipes.timechat_settings import (
     RECIPE_FILE,
     TimeChatRecipe,
 )
-from chronolens.training.recipes.timechat_tasks import LMPretrainTask, TimeChatTask
+from chronolens.training.recipes.timechat_tasks import AUX_LOSSES, LMPretrainTask, TimeChatTask
 
 if TYPE_CHECKING:
     from chronolens.models.timechat import TimeChat
@@ -162,15 +163,18 @@ def _log_progress(
         rate = (task.tokens - state["tokens"]) / max(now - state["t"], 1e-9)
         state["tokens"], state["t"] = task.tokens, now
         record = {**record, "stage": stage, "tokens_per_s": rate}
-        align = getattr(task, "last_align_loss", None)
-        if align is not None:  # the loss above includes it, weighted by train.align_weight
-            record["align_loss"] = align
+        aux = []  # auxiliary losses included in the loss above, unweighted
+        for key, name in AUX_LOSSES:
+            value = getattr(task, f"last_{key}", None)
+            if value is not None:
+                record[key] = value
+                aux.append(f"{name} {value:.4f}")
         logger.info(
             "%s step %d loss %.4f%s %.0f tokens/s",
             stage,
             record["step"],
             record["loss"],
-            "" if align is None else f" (alignment {align:.4f})",
+            f" ({', '.join(aux)})" if aux else "",
             rate,
         )
         if on_log is not None:
@@ -302,8 +306,24 @@ def run_timechat(
             raise ChronolensError("train.llm_mode = 'full' is for the tiny LLM only; real LLMs train LoRA")
         model.unfreeze_llm()  # recorded by save_timechat, so the export holds the whole LLM
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    grounding = None
+    if settings.ground_attn_weight > 0:
+        n_layers = int(model.llm.config.num_hidden_layers)
+        if settings.ground_attn_layer >= n_layers:
+            raise ChronolensError(
+                f"train.ground_attn_layer = {settings.ground_attn_layer}, but the LLM has {n_layers} layers"
+            )
+        model.llm.set_attn_implementation("eager")  # sdpa returns no attention probabilities
+        grounding = GroundingAttention(config, layer=settings.ground_attn_layer)
     task = TimeChatTask(
-        model, samples, settings, device=device, autocast=autocast, spans=spans, alignment=alignment
+        model,
+        samples,
+        settings,
+        device=device,
+        autocast=autocast,
+        spans=spans,
+        alignment=alignment,
+        grounding=grounding,
     )
     loop = LoopConfig(
         steps=settings.steps,

@@ -98,6 +98,11 @@ class TrainSettings:
     # weight of the auxiliary loss pulling each video token towards the tower's image embedding of
     # its frames (timechat_align.VideoTokenAlignment); 0 = off
     align_weight: float = 0.0
+    # weight of the auxiliary loss training one attention head (layer ground_attn_layer, head 0)
+    # of the LLM, at the answer's positions, towards the video tokens of the answer's span
+    # (timechat_attention.GroundingAttention); 0 = off
+    ground_attn_weight: float = 0.0
+    ground_attn_layer: int = 1
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "grad_accum", "log_every"):
@@ -112,8 +117,9 @@ class TrainSettings:
             raise ValueError(f"train.frame_pool must be >= 1, got {self.frame_pool}")
         if not (0.0 <= self.crop_prob <= 1.0 and 0.0 < self.crop_min <= 1.0):
             raise ValueError("train.crop_prob must be in [0, 1] and train.crop_min in (0, 1]")
-        if self.align_weight < 0:
-            raise ValueError(f"train.align_weight must be >= 0, got {self.align_weight}")
+        for name in ("align_weight", "ground_attn_weight", "ground_attn_layer"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)}")
         if self.lm_pretrain_batch_size < 1:
             raise ValueError(f"train.lm_pretrain_batch_size must be >= 1, got {self.lm_pretrain_batch_size}")
         for name, allowed in (

@@ -24,8 +24,16 @@ from chronolens.training.recipes.timechat_settings import TrainSettings
 if TYPE_CHECKING:
     from chronolens.models.timechat import TimeChat, TimeChatSample
     from chronolens.training.recipes.timechat_align import VideoTokenAlignment
+    from chronolens.training.recipes.timechat_attention import GroundingAttention
 
-__all__ = ["GroupedBatch", "LMPretrainTask", "TimeChatTask", "shift_span_text"]
+__all__ = ["AUX_LOSSES", "GroupedBatch", "LMPretrainTask", "TimeChatTask", "shift_span_text"]
+
+# The auxiliary losses TimeChatTask may add to the answer loss: (log-record key, display name).
+# The task keeps each one's last unweighted value as ``last_<key>``.
+AUX_LOSSES: tuple[tuple[str, str], ...] = (
+    ("align_loss", "alignment"),
+    ("ground_loss", "grounding attention"),
+)
 
 _SPAN_TEXT = re.compile(r"(\d+(?:\.\d+)?)(\s*-\s*)(\d+(?:\.\d+)?)")
 
@@ -58,6 +66,7 @@ class GroupedBatch:
     input_ids: torch.Tensor  # (B, L) long, right-padded, one <video> per row
     attention_mask: torch.Tensor  # (B, L) long
     labels: torch.Tensor  # (B, L) long, IGNORE_INDEX except answer tokens and eos
+    spans: torch.Tensor  # (B, 2) seconds: each row's span in its (cropped) video; NaN = none
 
     def to(self, device: torch.device) -> GroupedBatch:
         """The same batch on ``device``."""
@@ -84,10 +93,13 @@ class TimeChatTask:
         autocast: torch.dtype | None,
         spans: Sequence[tuple[float, float] | None] | None = None,
         alignment: VideoTokenAlignment | None = None,
+        grounding: GroundingAttention | None = None,
     ) -> None:
         self._model = model
         self.alignment = alignment  # auxiliary video-token loss, weighted by settings.align_weight
         self.last_align_loss: float | None = None  # its unweighted value on the last batch
+        self.grounding = grounding  # auxiliary attention loss, weighted by settings.ground_attn_weight
+        self.last_ground_loss: float | None = None  # its unweighted value on the last batch
         self.samples = samples
         self.settings = settings
         self.device = device
@@ -111,11 +123,14 @@ class TimeChatTask:
         found = self._encoded.get(index)
         if found is None:
             sample = self.samples[index]
+            config = self._model.config
+            times = self._frames(sample, np.arange(len(sample.timestamps))).timestamps
             found = encode_text(
                 self._model.tokenizer,
                 sample.prompt,
                 sample.answer,
-                max_tokens=self._model.config.max_text_tokens,
+                max_tokens=config.max_text_tokens,
+                frame_times=times if config.frame_times_prompt else None,
             )
             self._encoded[index] = found
         return found
@@ -130,7 +145,7 @@ class TimeChatTask:
 
     def _crop(
         self, group: list[int], anchor: int, generator: torch.Generator
-    ) -> tuple[VideoFeatures, list[tuple[int, str]]] | None:
+    ) -> tuple[VideoFeatures, list[tuple[int, str, tuple[float, float]]]] | None:
         """A random temporal crop holding the anchor's span: frames, and rows whose span fits in it.
 
         Times are shifted so the crop starts at 0 s and answers are rewritten with the shifted
@@ -162,7 +177,7 @@ class TimeChatTask:
             other = self.spans[i]
             answer = self.samples[i].answer
             if other is not None and answer is not None and c0 <= other[0] and other[1] <= c1:
-                rows.append((i, shift_span_text(answer, -c0)))
+                rows.append((i, shift_span_text(answer, -c0), (other[0] - c0, other[1] - c0)))
         return frames, rows
 
     def make_batch(self, step: int, micro: int, generator: torch.Generator) -> GroupedBatch:
@@ -174,6 +189,8 @@ class TimeChatTask:
         videos: list[VideoFeatures] = []
         encoded: list[tuple[list[int], list[int]]] = []
         index: list[int] = []
+        spans: list[tuple[float, float]] = []
+        none = (float("nan"), float("nan"))
         while len(encoded) < self.settings.batch_size:
             group = self.groups[int(torch.randint(len(self.groups), (1,), generator=generator))]
             order = [group[k] for k in torch.randperm(len(group), generator=generator).tolist()]
@@ -185,15 +202,25 @@ class TimeChatTask:
                 cropped = self._crop(order, order[0], generator)
             if cropped is not None:
                 frames, texts = cropped
+                times = frames.timestamps if config.frame_times_prompt else None
                 rows = [
-                    encode_text(tokenizer, self.samples[i].prompt, answer, max_tokens=config.max_text_tokens)
-                    for i, answer in texts
+                    encode_text(
+                        tokenizer,
+                        self.samples[i].prompt,
+                        answer,
+                        max_tokens=config.max_text_tokens,
+                        frame_times=times,
+                    )
+                    for i, answer, _ in texts
                 ]
+                row_spans = [span for _, _, span in texts]
             else:
                 sample = self.samples[order[0]]
                 frames = self._frames(sample, np.arange(len(sample.timestamps)))
                 rows = [self._text(i) for i in order]
+                row_spans = [self.spans[i] or none for i in order]
             rows = rows[: self.settings.batch_size - len(encoded)]
+            spans += row_spans[: len(rows)]
             index += [len(videos)] * len(rows)
             videos.append(frames)
             encoded += rows
@@ -209,6 +236,7 @@ class TimeChatTask:
             input_ids=input_ids,
             attention_mask=attention_mask,
             labels=labels,
+            spans=torch.tensor(spans, dtype=torch.float32).reshape(-1, 2),
         )
         return batch if self.device.type == "cpu" else batch.to(self.device)
 
@@ -229,7 +257,11 @@ class TimeChatTask:
             embeds, mask, labels = model.splice_video(
                 tokens, token_mask, batch.input_ids, batch.attention_mask, batch.labels, padding_side="right"
             )
-            logits = model.llm(inputs_embeds=embeds, attention_mask=mask).logits  # (B, L', vocab)
+            grounding = self.grounding if self.settings.ground_attn_weight > 0 else None
+            out = model.llm(
+                inputs_embeds=embeds, attention_mask=mask, output_attentions=grounding is not None
+            )
+            logits = out.logits  # (B, L', vocab)
         assert labels is not None
         loss = torch.nn.functional.cross_entropy(
             logits[:, :-1].float().reshape(-1, logits.shape[-1]),
@@ -240,6 +272,15 @@ class TimeChatTask:
             aux = self.alignment(video, video_mask, batch.features, batch.frame_mask)
             self.last_align_loss = float(aux.detach())
             loss = loss + self.settings.align_weight * aux
+        if grounding is not None:
+            targets = grounding.targets(
+                batch.timestamps, batch.frame_mask, video_mask, batch.video_index, batch.spans
+            )
+            # right-padded rows: the video tokens start where the row's <video> id was
+            video_start = (batch.input_ids == model.video_id).int().argmax(dim=1)
+            aux = grounding(out.attentions, targets, video_start, labels)
+            self.last_ground_loss = float(aux.detach())
+            loss = loss + self.settings.ground_attn_weight * aux
         return loss
 
     def batch_size(self, batch: GroupedBatch) -> int:
