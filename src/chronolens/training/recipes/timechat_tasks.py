@@ -243,7 +243,9 @@ class TimeChatTask:
     def loss(self, batch: GroupedBatch) -> torch.Tensor:
         """Mean next-token cross-entropy over the answer tokens (``TimeChat.forward``'s loss).
 
-        With an ``alignment``, plus ``settings.align_weight`` times its loss on the batch's videos.
+        With an ``alignment``, plus ``settings.align_weight`` times its loss on the batch's videos;
+        with a ``grounding``, plus ``settings.ground_attn_weight`` times its loss on the LLM's
+        attention (which the LLM then returns, so it must run eager attention).
         """
         from chronolens.models.timechat.prompting import IGNORE_INDEX
 
