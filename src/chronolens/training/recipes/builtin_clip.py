@@ -46,8 +46,9 @@ class BuiltinClipConfig:
 
     model: SynthClipConfig = field(default_factory=SynthClipConfig)  # architecture
     # optimizer steps: 4,500 x 64 pairs on 1,960 train videos (~4.2 passes over 69k frames), the
-    # shipped run; 3,000 on 980 videos was the one before; on the earlier 280-video set 1,500 was
-    # best and 3,000 overfit (docs/builtin-model.md)
+    # first stage of the shipped run, which was then resumed to 9,000 and 13,500 steps (--steps N
+    # --resume; docs/builtin-model.md); 3,000 on 980 videos was the run before; on the earlier
+    # 280-video set 1,500 was best and 3,000 overfit
     steps: int = 4500
     batch_size: int = 64  # pairs per step (contrastive negatives come from the same batch)
     lr: float = 5e-4  # peak learning rate (2e-3 collapsed both towers to constant embeddings)
