@@ -124,21 +124,27 @@ class TimeChatTask:
         if found is None:
             sample = self.samples[index]
             config = self._model.config
-            times = self._frames(sample, np.arange(len(sample.timestamps))).timestamps
+            # the times of the frames make_batch's uncropped path feeds (_frames over the whole pool)
+            whole = np.arange(len(sample.timestamps))
+            times = sample.timestamps[self._pick(whole)] if config.frame_times_prompt else None
             found = encode_text(
                 self._model.tokenizer,
                 sample.prompt,
                 sample.answer,
                 max_tokens=config.max_text_tokens,
-                frame_times=times if config.frame_times_prompt else None,
+                frame_times=times,
             )
             self._encoded[index] = found
         return found
 
+    def _pick(self, keep: np.ndarray) -> np.ndarray:
+        """``n_frames`` pool indices spread uniformly over the pool indices ``keep``."""
+        n = min(self._model.config.n_frames, len(keep))
+        return keep[np.unique(np.linspace(0, len(keep) - 1, n).round().astype(np.int64))]
+
     def _frames(self, sample: TimeChatSample, keep: np.ndarray) -> VideoFeatures:
         """``n_frames`` of the sample's frame pool spread uniformly over the pool indices ``keep``."""
-        n = min(self._model.config.n_frames, len(keep))
-        pick = keep[np.unique(np.linspace(0, len(keep) - 1, n).round().astype(np.int64))]
+        pick = self._pick(keep)
         return VideoFeatures(
             features=sample.features[pick], timestamps=sample.timestamps[pick], duration=sample.duration
         )
