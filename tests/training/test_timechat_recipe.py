@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ SMALL = [
     "model.video_queries=2",
     "model.frame_queries=2",
     "model.llm_hidden=32",
-    "model.llm_layers=1",
+    "model.llm_layers=2",  # the recipe supervises a head of layer 1
     "model.llm_intermediate=64",
     "model.qformer_hidden=32",
     "model.qformer_intermediate=64",
@@ -203,19 +204,27 @@ def test_image_text_start_trains_and_logs_the_alignment_loss(
     assert recipe["model"]["llm_hidden"] == 32
 
 
-def test_grounding_attention_trains_its_head_and_logs_its_loss(
+def test_grounding_attention_and_time_digits_train_and_log_their_losses(
     synth_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from chronolens.cli.main import main
 
     out = tmp_path / "run"
     extra = ["train.steps=3", "train.log_every=1", "train.ground_attn_weight=1.0", "model.llm_layers=2"]
+    extra += ["train.ground_attn_target=boundaries", "train.time_digits_weight=0.5"]
     args = ["-v", "train", "timechat", "--config", str(TINY), f"data.root={synth_dir}", *SMALL, *extra]
     assert main([*args, f"data.cache_dir={tmp_path / 'features'}", "--out", str(out), "--no-progress"]) == 0
     steps = [line for line in capsys.readouterr().err.splitlines() if "main step" in line]
-    assert len(steps) == 3 and all("(grounding attention " in line for line in steps)
-    values = [float(line.split("(grounding attention ")[1].split(")")[0]) for line in steps]
-    assert all(v > 0 for v in values)
+    assert len(steps) == 3
+    for name in ("grounding attention", "time digits"):
+        values = [re.search(rf"{name} ([0-9.]+)", line) for line in steps]
+        assert all(v is not None and float(v.group(1)) > 0 for v in values), name
+    recipe = json.loads((out / "recipe.json").read_text())["train"]
+    assert recipe["ground_attn_target"] == "boundaries" and recipe["time_digits_weight"] == 0.5
+    # an unknown target is refused by name
+    wrong = [*args, "train.ground_attn_target=ends", f"data.cache_dir={tmp_path / 'features'}"]
+    assert main([*wrong, "--out", str(tmp_path / "wrong"), "--no-progress"]) == 1
+    assert "train.ground_attn_target must be one of span, boundaries" in capsys.readouterr().err
     # a layer the LLM does not have is a clear error, before training starts
     bad = [*args, "train.ground_attn_layer=9", f"data.cache_dir={tmp_path / 'features'}"]
     assert main([*bad, "--out", str(tmp_path / "bad"), "--no-progress"]) == 1

@@ -54,7 +54,7 @@ def test_image_embeddings_from_cached_features_match_the_encoder(synth_clip: Fra
     frames = rng.integers(0, 255, size=(4, 48, 48, 3), dtype=np.uint8)
     from_features = synth_clip.image_embeddings(torch.from_numpy(synth_clip(frames)))
     direct = load_encoder("builtin:synth-clip", device="cpu", precision="fp32").encode_images(frames)
-    assert from_features.shape == direct.shape == (4, 128)
+    assert from_features.shape == direct.shape == (4, synth_clip.embedding_dim) == (4, 128)
     assert np.allclose(from_features.numpy(), direct, atol=1e-5)  # the same head as get_image_features
     batched = synth_clip.image_embeddings(torch.from_numpy(np.stack([synth_clip(frames)] * 2)))
     assert batched.shape == (2, 4, 128) and torch.allclose(batched[1], from_features, atol=1e-6)

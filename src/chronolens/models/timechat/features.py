@@ -90,6 +90,18 @@ class FrameFeatures:
             raise ValueError("no frames to encode")
         return np.concatenate(chunks, axis=0).astype(np.float32, copy=False)
 
+    @property
+    def embedding_dim(self) -> int:
+        """Width of the encoder's image-text space (``image_embeddings``, ``text_embeddings``).
+
+        Raises:
+            ModelNotFoundError: the encoder has no CLIP-style visual projection.
+        """
+        projection = getattr(self._encoder.model, "visual_projection", None)
+        if projection is None:
+            raise ModelNotFoundError(f"{self.name}: no image-text space (no visual_projection)")
+        return int(projection.out_features)
+
     def image_embeddings(self, features: torch.Tensor) -> torch.Tensor:
         """The encoder's own image-text embeddings of frames, from their patch features.
 

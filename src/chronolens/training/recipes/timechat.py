@@ -47,7 +47,7 @@ from chronolens.training.recipes.timechat_align import (
     init_word_embeddings,
     mean_image_embedding,
 )
-from chronolens.training.recipes.timechat_attention import GroundingAttention
+from chronolens.training.recipes.timechat_attention import GroundingAttention, number_pieces
 from chronolens.training.recipes.timechat_data import (
     TimeITTurn,
     VideoFeatures,
@@ -64,6 +64,7 @@ from chronolens.training.recipes.timechat_settings import (
     TimeChatRecipe,
 )
 from chronolens.training.recipes.timechat_tasks import AUX_LOSSES, LMPretrainTask, TimeChatTask
+from chronolens.training.recipes.timechat_timecode import VideoTokenTimeDigits
 
 if TYPE_CHECKING:
     from chronolens.models.timechat import TimeChat
@@ -267,6 +268,13 @@ def run_timechat(
         llm_dim = int(model.llm.get_input_embeddings().weight.shape[1])
         image_mean = mean_image_embedding(tower, (v.features for v in train_features.values()))
         alignment = VideoTokenAlignment(config, tower, llm_dim, image_mean=image_mean, seed=config.seed)
+    timecode = None
+    if settings.time_digits_weight > 0:
+        llm_dim = int(model.llm.get_input_embeddings().weight.shape[1])
+        # keep out of the words' and frames' subspace when the image-text options put them there
+        image_text = settings.word_init != "random" or alignment is not None
+        tower_dim = tower.embedding_dim if image_text else None
+        timecode = VideoTokenTimeDigits(config, llm_dim, tower_dim=tower_dim, seed=config.seed)
     model.to(device)
 
     lm_result: TrainResult | None = None
@@ -314,7 +322,12 @@ def run_timechat(
                 f"train.ground_attn_layer = {settings.ground_attn_layer}, but the LLM has {n_layers} layers"
             )
         model.llm.set_attn_implementation("eager")  # sdpa returns no attention probabilities
-        grounding = GroundingAttention(config, layer=settings.ground_attn_layer)
+        grounding = GroundingAttention(
+            config,
+            layer=settings.ground_attn_layer,
+            target=settings.ground_attn_target,
+            numbers=number_pieces(model.tokenizer) if settings.ground_attn_target == "boundaries" else None,
+        )
     task = TimeChatTask(
         model,
         samples,
@@ -324,6 +337,7 @@ def run_timechat(
         spans=spans,
         alignment=alignment,
         grounding=grounding,
+        timecode=timecode,
     )
     loop = LoopConfig(
         steps=settings.steps,

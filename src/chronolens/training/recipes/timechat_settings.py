@@ -39,6 +39,7 @@ PRECISIONS = ("auto", "fp32", "bf16")
 LLM_MODES = ("lora", "full")
 DEVICES = ("auto", "cpu", "cuda")
 WORD_INITS = ("random", "image-text")
+GROUND_ATTN_TARGETS = ("span", "boundaries")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +104,13 @@ class TrainSettings:
     # (timechat_attention.GroundingAttention); 0 = off
     ground_attn_weight: float = 0.0
     ground_attn_layer: int = 1
+    # what the head is trained towards: "span" = the span's tokens at every answer position;
+    # "boundaries" = the start time's tokens while the start number is written, the end time's
+    # while the end number is, the span's elsewhere (timechat_attention.GroundingAttention)
+    ground_attn_target: str = "span"
+    # weight of the auxiliary loss asking fixed read-outs of each video token for the digits of its
+    # time (timechat_timecode.VideoTokenTimeDigits); 0 = off
+    time_digits_weight: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "grad_accum", "log_every"):
@@ -117,7 +125,7 @@ class TrainSettings:
             raise ValueError(f"train.frame_pool must be >= 1, got {self.frame_pool}")
         if not (0.0 <= self.crop_prob <= 1.0 and 0.0 < self.crop_min <= 1.0):
             raise ValueError("train.crop_prob must be in [0, 1] and train.crop_min in (0, 1]")
-        for name in ("align_weight", "ground_attn_weight", "ground_attn_layer"):
+        for name in ("align_weight", "ground_attn_weight", "ground_attn_layer", "time_digits_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)}")
         if self.lm_pretrain_batch_size < 1:
@@ -127,6 +135,7 @@ class TrainSettings:
             ("llm_mode", LLM_MODES),
             ("device", DEVICES),
             ("word_init", WORD_INITS),
+            ("ground_attn_target", GROUND_ATTN_TARGETS),
         ):
             if getattr(self, name) not in allowed:
                 raise ValueError(

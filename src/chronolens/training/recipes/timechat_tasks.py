@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from chronolens.models.timechat import TimeChat, TimeChatSample
     from chronolens.training.recipes.timechat_align import VideoTokenAlignment
     from chronolens.training.recipes.timechat_attention import GroundingAttention
+    from chronolens.training.recipes.timechat_timecode import VideoTokenTimeDigits
 
 __all__ = ["AUX_LOSSES", "GroupedBatch", "LMPretrainTask", "TimeChatTask", "shift_span_text"]
 
@@ -33,6 +34,7 @@ __all__ = ["AUX_LOSSES", "GroupedBatch", "LMPretrainTask", "TimeChatTask", "shif
 AUX_LOSSES: tuple[tuple[str, str], ...] = (
     ("align_loss", "alignment"),
     ("ground_loss", "grounding attention"),
+    ("time_loss", "time digits"),
 )
 
 _SPAN_TEXT = re.compile(r"(\d+(?:\.\d+)?)(\s*-\s*)(\d+(?:\.\d+)?)")
@@ -94,12 +96,15 @@ class TimeChatTask:
         spans: Sequence[tuple[float, float] | None] | None = None,
         alignment: VideoTokenAlignment | None = None,
         grounding: GroundingAttention | None = None,
+        timecode: VideoTokenTimeDigits | None = None,
     ) -> None:
         self._model = model
         self.alignment = alignment  # auxiliary video-token loss, weighted by settings.align_weight
         self.last_align_loss: float | None = None  # its unweighted value on the last batch
         self.grounding = grounding  # auxiliary attention loss, weighted by settings.ground_attn_weight
         self.last_ground_loss: float | None = None  # its unweighted value on the last batch
+        self.timecode = timecode  # auxiliary video-token loss, weighted by settings.time_digits_weight
+        self.last_time_loss: float | None = None  # its unweighted value on the last batch
         self.samples = samples
         self.settings = settings
         self.device = device
@@ -250,7 +255,8 @@ class TimeChatTask:
         """Mean next-token cross-entropy over the answer tokens (``TimeChat.forward``'s loss).
 
         With an ``alignment``, plus ``settings.align_weight`` times its loss on the batch's videos;
-        with a ``grounding``, plus ``settings.ground_attn_weight`` times its loss on the LLM's
+        with a ``timecode``, plus ``settings.time_digits_weight`` times its loss on them; with a
+        ``grounding``, plus ``settings.ground_attn_weight`` times its loss on the LLM's
         attention (which the LLM then returns, so it must run eager attention).
         """
         from chronolens.models.timechat.prompting import IGNORE_INDEX
@@ -280,6 +286,10 @@ class TimeChatTask:
             aux = self.alignment(video, video_mask, batch.features, batch.frame_mask)
             self.last_align_loss = float(aux.detach())
             loss = loss + self.settings.align_weight * aux
+        if self.timecode is not None and self.settings.time_digits_weight > 0:
+            aux = self.timecode(video, video_mask, batch.timestamps, batch.frame_mask)
+            self.last_time_loss = float(aux.detach())
+            loss = loss + self.settings.time_digits_weight * aux
         if grounding is not None:
             targets = grounding.targets(
                 batch.timestamps, batch.frame_mask, video_mask, batch.video_index, batch.spans
