@@ -35,7 +35,7 @@ from chronolens.answers import parse_span
 from chronolens.models.timechat.features import FrameFeatures
 from chronolens.models.timechat.prompting import IGNORE_INDEX, encode_text
 from chronolens.models.timechat.weights import load_timechat
-from chronolens.training.recipes.timechat_align import chunk_weights
+from chronolens.training.recipes.timechat_align import ChunkMeans
 from chronolens.training.recipes.timechat_attention import GroundingAttention, number_pieces
 from chronolens.training.recipes.timechat_data import (
     VideoFeatures,
@@ -85,6 +85,7 @@ def main() -> None:
     samples = build_samples(turns, features)
     numbers = number_pieces(model.tokenizer)
     head = GroundingAttention(config, layer=args.layer, target="boundaries", numbers=numbers)
+    chunk_means = ChunkMeans(config)
 
     in_span, share = [], []
     ends: dict[str, list[tuple[float, float]]] = {"start": [], "end": []}
@@ -128,7 +129,7 @@ def main() -> None:
             inside = (target.span > 0).float()
             in_span.append(float((rows * inside).sum(-1).mean()))
             share.append(float(inside.mean()))
-            token_times = chunk_weights(config, stamps.shape[1])[:n_tokens] @ stamps[0].float()
+            token_times = (chunk_means(mask)[0][0] @ stamps[0].float())[token_mask[0]]  # (V,) seconds
             wanted = head.position_targets(target, spliced[0, queries + 1].tolist())
             for kind, value in (("start", span.start), ("end", span.end)):
                 chosen = getattr(target, kind)

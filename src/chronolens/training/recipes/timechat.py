@@ -262,15 +262,14 @@ def run_timechat(
     torch.manual_seed(config.seed)
     model = TimeChat.build(config, corpus=_corpus(train_turns, config) if config.is_tiny_llm else None)
     alignment = None
+    llm_dim = int(model.llm.get_input_embeddings().weight.shape[1])
     if settings.word_init == "image-text":
         init_word_embeddings(model, tower, seed=config.seed)
     if settings.align_weight > 0:
-        llm_dim = int(model.llm.get_input_embeddings().weight.shape[1])
         image_mean = mean_image_embedding(tower, (v.features for v in train_features.values()))
         alignment = VideoTokenAlignment(config, tower, llm_dim, image_mean=image_mean, seed=config.seed)
     timecode = None
     if settings.time_digits_weight > 0:
-        llm_dim = int(model.llm.get_input_embeddings().weight.shape[1])
         # keep out of the words' and frames' subspace when the image-text options put them there
         image_text = settings.word_init != "random" or alignment is not None
         tower_dim = tower.embedding_dim if image_text else None

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from chronolens.models.timechat.features import FrameFeatures
 
 __all__ = [
+    "ChunkMeans",
     "VideoTokenAlignment",
     "centre_words",
     "chunk_weights",
@@ -153,6 +154,29 @@ def chunk_weights(config: TimeChatConfig, n_frames: int) -> torch.Tensor:
     return weights
 
 
+class ChunkMeans:
+    """Weights that average each video token's real frames: ``chunk_weights`` under a frame mask.
+
+    Calling it on a ``(U, T)`` frame mask gives ``(weights (U, V, T), valid (U, V) bool)``: row
+    ``(u, v)`` spreads 1 evenly over the real frames of token ``v``'s chunk (all zeros, and not
+    valid, when the chunk has none). ``chunk_weights`` is built once per frame count.
+    """
+
+    def __init__(self, config: TimeChatConfig) -> None:
+        self.config = config
+        self._chunks: dict[int, torch.Tensor] = {}
+
+    def __call__(self, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The weights and which tokens have real frames, on ``frame_mask``'s device."""
+        n_frames = frame_mask.shape[1]
+        if n_frames not in self._chunks:
+            self._chunks[n_frames] = chunk_weights(self.config, n_frames)
+        chunks = self._chunks[n_frames].to(frame_mask.device)  # (V, T)
+        weights = chunks[None] * frame_mask.to(chunks.dtype)[:, None, :]  # (U, V, T): real frames only
+        total = weights.sum(-1, keepdim=True)  # (U, V, 1)
+        return weights / total.clamp_min(1e-12), total[..., 0] > 0
+
+
 class VideoTokenAlignment:
     """Auxiliary loss: ``1 - cos(video token, tower image embedding of its frames)``, averaged.
 
@@ -178,19 +202,12 @@ class VideoTokenAlignment:
         self.tower = tower
         self.image_mean = image_mean
         self.map = space_map(int(image_mean.shape[-1]), llm_dim, seed=seed)  # (D, D_llm)
-        self._chunks: dict[int, torch.Tensor] = {}
+        self.chunk_means = ChunkMeans(config)
 
     def targets(self, features: torch.Tensor, frame_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(targets (U, V, D) unit rows in the tower's space, valid (U, V) bool)`` for ``(U, T, P, Dv)``."""
-        n_frames = features.shape[1]
         image = self.tower.image_embeddings(features)  # (U, T, D)
-        if n_frames not in self._chunks:
-            self._chunks[n_frames] = chunk_weights(self.config, n_frames)
-        chunks = self._chunks[n_frames].to(features.device)  # (V, T)
-        weights = chunks[None] * frame_mask.to(chunks.dtype)[:, None, :]  # (U, V, T): real frames only
-        total = weights.sum(-1, keepdim=True)  # (U, V, 1)
-        valid = total[..., 0] > 0
-        weights = weights / total.clamp_min(1e-12)  # the mean over the chunk's real frames
+        weights, valid = self.chunk_means(frame_mask.to(image.device))  # (U, V, T): means over real frames
         pooled = weights @ image - self.image_mean.to(image.device)  # (U, V, D)
         return torch.nn.functional.normalize(pooled, dim=-1), valid
 

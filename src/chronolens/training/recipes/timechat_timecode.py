@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from chronolens.training.recipes.timechat_align import chunk_weights, space_map
+from chronolens.training.recipes.timechat_align import ChunkMeans, space_map
 
 if TYPE_CHECKING:
     from chronolens.models.timechat import TimeChatConfig
@@ -49,7 +49,7 @@ def time_digits(seconds: torch.Tensor) -> torch.Tensor:
 class VideoTokenTimeDigits:
     """Auxiliary loss: cross-entropy of fixed read-outs of each video token against its time's digits.
 
-    A token's time is the mean time of the real frames of its chunk (``chunk_weights``: with
+    A token's time is the mean time of the real frames of its chunk (``ChunkMeans``: with
     Lw = Nv, TimeChat's setting, one frame). Its logits for place ``k`` are ``scale`` times the
     cosine between the token and ten fixed orthonormal directions; tokens of chunks without
     real frames are left out.
@@ -84,20 +84,14 @@ class VideoTokenTimeDigits:
         self.directions = torch.linalg.qr(basis).Q.float()  # (D_llm, 10 * places) orthonormal columns
         self.config = config
         self.scale = scale
-        self._chunks: dict[int, torch.Tensor] = {}
+        self.chunk_means = ChunkMeans(config)
 
     def token_times(
         self, timestamps: torch.Tensor, frame_mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(times (U, V) seconds, valid (U, V) bool)``: the mean time of each token's real frames."""
-        n_frames = timestamps.shape[1]
-        if n_frames not in self._chunks:
-            self._chunks[n_frames] = chunk_weights(self.config, n_frames)
-        chunks = self._chunks[n_frames].to(timestamps.device)  # (V, T)
-        weights = chunks[None] * frame_mask.to(chunks.dtype)[:, None, :]  # (U, V, T)
-        total = weights.sum(-1)
-        times = (weights * timestamps.float()[:, None, :]).sum(-1) / total.clamp_min(1e-12)
-        return times, total > 0
+        weights, valid = self.chunk_means(frame_mask.to(timestamps.device))  # (U, V, T)
+        return (weights @ timestamps.float()[..., None])[..., 0], valid
 
     def __call__(
         self,
