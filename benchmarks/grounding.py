@@ -1,6 +1,6 @@
 """Grounding latency (and, when the builtin model exists, quality) of chronolens' TFVTG grounder.
 
-1. Latency per query of ``chronolens.tasks.grounding.ground`` (default ``GroundingConfig``) for
+1. Latency per query of ``chronolens.tasks.ground.tfvtg.ground`` (default ``GroundingConfig``) for
    T = 600, 3,600 and 36,000 samples (10 min, 1 h, 10 h at 1 fps), median of ``--repeats``, next
    to the naive baseline measured in the same run: scoring *every* (i, j) pair of the static score
    (mean inside minus mean outside) by prefix sums in row blocks, no transition search, then its
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chronolens.tasks.grounding import ground
+from chronolens.tasks.ground.tfvtg import ground
 
 SIZES = (600, 3_600, 36_000)  # samples per curve: 10 min, 1 h, 10 h at 1 fps
 NAIVE_BLOCK = 512  # rows of the (i, j) score matrix computed at once by the baseline
@@ -85,9 +85,9 @@ def latency(repeats: int, naive_max_pairs: int) -> None:
 
 def quality(data: str, split: str) -> None:
     """Print run_synth_bench's moment tables for the simple finder and the TFVTG grounder."""
-    from chronolens.bench.synth import SynthBenchConfig, format_report, run_synth_bench
-    from chronolens.tasks.grounding import tfvtg_finder
-    from chronolens.tasks.moments import find_moments
+    from chronolens.evaluation.synth import SynthBenchConfig, format_report, run_synth_bench
+    from chronolens.tasks.ground.simple import find_moments
+    from chronolens.tasks.ground.tfvtg import tfvtg_finder
 
     weights = (
         Path(__file__).resolve().parents[1] / "src/chronolens/encoders/weights/synth-clip/model.safetensors"

@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from tests.tasks.test_video_llm import N_FRAMES, build_tiny_checkpoint
+from tests.tasks.test_answer_timechat import N_FRAMES, build_tiny_checkpoint
 
 from chronolens.cli.main import main
-from chronolens.tasks.video_llm import SampledVideo, TimeChatSession
+from chronolens.tasks.answer.timechat import SampledVideo, TimeChatSession
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chronolens.answers import parse_span
 from chronolens.errors import FormatError
 from chronolens.metrics.grounding import evaluate_answers, evaluate_files, evaluate_grounding
 from chronolens.timebase import Span
+from chronolens.timebase.text import parse_span
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ANSWERS = FIXTURES / "tvg_answers.json"

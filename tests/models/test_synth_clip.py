@@ -144,7 +144,7 @@ def test_shipped_weights_rank_a_frames_own_caption_high() -> None:
     from transformers import AutoTokenizer, CLIPModel
 
     from chronolens.data.synth import SynthConfig, plan_dataset, render_frame
-    from chronolens.training.recipes.clip_eval import encode_frames, encode_texts
+    from chronolens.training.recipes.synth_clip.evaluate import encode_frames, encode_texts
 
     model = CLIPModel.from_pretrained(SHIPPED, local_files_only=True).eval()
     tok = AutoTokenizer.from_pretrained(SHIPPED, local_files_only=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chronolens.tasks.decompose import Decomposer, Decomposition, RuleDecomposer, combine, decompose
-from chronolens.tasks.grounding import ground_query
+from chronolens.tasks.ground.decompose import Decomposer, Decomposition, RuleDecomposer, combine, decompose
+from chronolens.tasks.ground.tfvtg import ground_query
 from chronolens.timebase import Moment
 
 

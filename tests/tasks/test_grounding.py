@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from chronolens.metrics.temporal import temporal_iou
-from chronolens.tasks.grounding import (
+from chronolens.tasks.ground.simple import sample_intervals
+from chronolens.tasks.ground.tfvtg import (
     GroundingConfig,
     ground,
     ground_query,
@@ -16,7 +17,6 @@ from chronolens.tasks.grounding import (
     sample_interval,
     tfvtg_finder,
 )
-from chronolens.tasks.moments import sample_intervals
 
 
 def _naive_smooth(curve: np.ndarray, sigma: float, truncate: float) -> np.ndarray:

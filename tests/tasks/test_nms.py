@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from chronolens.metrics.temporal import temporal_iou
-from chronolens.tasks import nms
-from chronolens.tasks.nms import temporal_nms
+from chronolens.tasks.ground import nms
+from chronolens.tasks.ground.nms import temporal_nms
 
 
 def _reference(windows: np.ndarray, scores: np.ndarray, thr: float) -> list[int]:

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from chronolens.models.synth_clip import SynthClipConfig
-from chronolens.training.recipes.builtin_clip import BuiltinClipConfig, ClipPairTask, run_builtin_clip
-from chronolens.training.recipes.clip_data import build_frame_bank, frame_texts, hard_negative_captions
+from chronolens.training.recipes.synth_clip.data import build_frame_bank, frame_texts, hard_negative_captions
+from chronolens.training.recipes.synth_clip.recipe import BuiltinClipConfig, ClipPairTask, run_builtin_clip
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from chronolens.models.timechat.config import TimeChatConfig
-from chronolens.training.recipes.timechat_align import (
+from chronolens.training.recipes.timechat.align import (
     VideoTokenAlignment,
     chunk_weights,
     init_word_embeddings,

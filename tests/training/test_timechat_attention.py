@@ -8,7 +8,7 @@ import torch
 
 from chronolens.models.timechat import IGNORE_INDEX, TimeChatConfig
 from chronolens.models.timechat.tokenizer import build_text_tokenizer
-from chronolens.training.recipes.timechat_attention import (
+from chronolens.training.recipes.timechat.attention import (
     GroundingAttention,
     RowTarget,
     number_pieces,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from chronolens.errors import ChronolensError, FormatError
-from chronolens.training.recipes.timechat_data import (
+from chronolens.training.recipes.timechat.data import (
     FeatureCache,
     build_samples,
     encode_videos,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from chronolens.errors import FormatError
-from chronolens.training.recipes.timechat_settings import load_recipe, parse_override
+from chronolens.training.recipes.timechat.settings import load_recipe, parse_override
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "timechat"
 TINY = CONFIGS / "tiny-cpu.toml"
@@ -258,12 +258,12 @@ def test_cli_unknown_config_key_exits_with_a_user_error(
 def test_crop_augmentation_shifts_frames_and_answers_together(synth_dir: Path, tmp_path: Path) -> None:
     import torch
 
-    from chronolens.answers import parse_span
     from chronolens.models.timechat import TimeChat, frame_times_text
     from chronolens.models.timechat.prompting import IGNORE_INDEX
-    from chronolens.training.recipes.timechat import _corpus, _grounding_span
-    from chronolens.training.recipes.timechat_data import build_samples, encode_videos, load_turns
-    from chronolens.training.recipes.timechat_tasks import TimeChatTask, shift_span_text
+    from chronolens.timebase.text import parse_span
+    from chronolens.training.recipes.timechat.data import build_samples, encode_videos, load_turns
+    from chronolens.training.recipes.timechat.recipe import _corpus, _grounding_span
+    from chronolens.training.recipes.timechat.tasks import TimeChatTask, shift_span_text
 
     assert shift_span_text("The given query happens in 4.1 - 6.2 seconds.", -1.5) == (
         "The given query happens in 2.6 - 4.7 seconds."

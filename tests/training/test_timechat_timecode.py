@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from chronolens.models.timechat import TimeChatConfig
-from chronolens.training.recipes.timechat_align import space_map
-from chronolens.training.recipes.timechat_timecode import VideoTokenTimeDigits, time_digits
+from chronolens.training.recipes.timechat.align import space_map
+from chronolens.training.recipes.timechat.timecode import VideoTokenTimeDigits, time_digits
 
 
 def config(**overrides: object) -> TimeChatConfig:

@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Ask the question and print the answer."""
     from chronolens.errors import ChronolensError
-    from chronolens.tasks.video_llm import TimeChatSession
+    from chronolens.tasks.answer.timechat import TimeChatSession
 
     transcript = None
     if args.transcript is not None:

@@ -71,9 +71,9 @@ def run(args: argparse.Namespace) -> int:
         return _run_timechat(args)
     if args.benchmark != "synth":
         return _run_real(args)
-    from chronolens.bench.synth import SynthBenchConfig, format_report, run_synth_bench
-    from chronolens.tasks.grounding import GroundingConfig, ground, tfvtg_finder
-    from chronolens.tasks.moments import find_moments
+    from chronolens.evaluation.synth import SynthBenchConfig, format_report, run_synth_bench
+    from chronolens.tasks.ground.simple import find_moments
+    from chronolens.tasks.ground.tfvtg import GroundingConfig, ground, tfvtg_finder
 
     progress = _show_progress(args)
     data = args.data
@@ -138,7 +138,7 @@ def _add_charades(subparsers: Any) -> argparse.ArgumentParser:
 
 def _run_real(args: argparse.Namespace) -> int:
     """Run ``qvhighlights`` or ``charades-sta`` from parsed arguments and print the metrics."""
-    from chronolens.bench.real import run_charades_bench, run_qvhighlights_bench
+    from chronolens.evaluation.real import run_charades_bench, run_qvhighlights_bench
 
     kwargs: dict[str, Any] = {
         "model": args.model,
@@ -162,7 +162,7 @@ def _run_real(args: argparse.Namespace) -> int:
     return 0
 
 
-TIMECHAT_TASKS = ("grounding", "dense-captioning", "highlights")  # chronolens.bench.timechat.TASKS
+TIMECHAT_TASKS = ("grounding", "dense-captioning", "highlights")  # chronolens.evaluation.timechat.TASKS
 
 
 def _add_timechat(subparsers: Any) -> argparse.ArgumentParser:
@@ -207,8 +207,8 @@ def _add_timechat(subparsers: Any) -> argparse.ArgumentParser:
 
 def _run_timechat(args: argparse.Namespace) -> int:
     """Run ``bench timechat`` from parsed arguments and print its report."""
-    from chronolens.bench.timechat import format_report, run_timechat_bench
     from chronolens.errors import ChronolensError
+    from chronolens.evaluation.timechat import format_report, run_timechat_bench
 
     if args.data is None and args.annotations is None:
         raise ChronolensError("bench timechat needs --data DIR (or --annotations FILE with --videos DIR)")

@@ -10,7 +10,10 @@ from chronolens.timebase import clock
 
 HELP = "describe one video as timestamped events with a trained TimeChat checkpoint"
 
-PARSER_CHOICES = ("default", "timechat")  # chronolens.answers.PARSERS (kept literal: --help stays light)
+PARSER_CHOICES = (
+    "default",
+    "timechat",
+)  # chronolens.timebase.text.PARSERS (kept literal: --help stays light)
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     """Caption the video and print its events."""
     import sys
 
-    from chronolens.tasks.video_llm import TimeChatSession
+    from chronolens.tasks.answer.timechat import TimeChatSession
 
     session = TimeChatSession(args.checkpoint, device=args.device)
     result = session.caption(

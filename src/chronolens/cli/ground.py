@@ -73,8 +73,8 @@ def _embed_now(path: Path, model: str) -> tuple[Any, Any, float, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Ground the query and print the windows."""
-    from chronolens.tasks.decompose import decompose
-    from chronolens.tasks.grounding import ground_query
+    from chronolens.tasks.ground.decompose import decompose
+    from chronolens.tasks.ground.tfvtg import ground_query
 
     emb, ts, duration, encoder = load_video(args)
     parts = decompose(args.query)

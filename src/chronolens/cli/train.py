@@ -63,7 +63,7 @@ def _builtin_clip_run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from chronolens.errors import ChronolensError
-    from chronolens.training.recipes.builtin_clip import BuiltinClipConfig, run_builtin_clip
+    from chronolens.training.recipes.synth_clip.recipe import BuiltinClipConfig, run_builtin_clip
 
     if not args.data.is_dir():
         raise ChronolensError(f"--data {args.data} is not a directory (make one with 'chronolens synth')")
@@ -122,15 +122,15 @@ def _timechat_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _timechat_run(args: argparse.Namespace) -> int:
-    from chronolens.training.recipes.timechat import run_timechat
-    from chronolens.training.recipes.timechat_settings import load_recipe
+    from chronolens.training.recipes.timechat.recipe import run_timechat
+    from chronolens.training.recipes.timechat.settings import load_recipe
 
     recipe = load_recipe(args.config, args.overrides)
     on_log = None
     if not args.no_progress:
         from tqdm.auto import tqdm
 
-        from chronolens.training.recipes.timechat_tasks import AUX_LOSSES
+        from chronolens.training.recipes.timechat.tasks import AUX_LOSSES
 
         def on_log(record: dict[str, object]) -> None:
             aux = "".join(  # auxiliary losses (unweighted) that the loss includes

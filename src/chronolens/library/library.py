@@ -31,13 +31,13 @@ import numpy as np
 
 from chronolens.encoders.base import Encoder
 from chronolens.errors import LibraryError, MissingDependencyError
+from chronolens.ingest.local import IngestConfig, ingest
 from chronolens.library.ann import AnnConfig, FrameIndex
 from chronolens.library.catalog import Catalog, VideoRecord
-from chronolens.library.ingest import IngestConfig, ingest
 from chronolens.library.manifest import Manifest, decoder_versions, read_manifest, write_manifest
 from chronolens.library.results import IngestReport, LibraryInfo, SearchResult
 from chronolens.library.store import EmbeddingStore
-from chronolens.tasks.grounding import ground
+from chronolens.tasks.ground.tfvtg import ground
 from chronolens.tasks.retrieval import rank_videos
 from chronolens.video.sampling import FixedFps, Sampling, parse_sampling
 

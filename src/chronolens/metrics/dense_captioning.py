@@ -47,10 +47,10 @@ from typing import Any
 
 import numpy as np
 
-from chronolens.answers import check_parser, parse_timestamped_captions
 from chronolens.errors import FormatError
 from chronolens.metrics.io import load_json, require, require_list, require_number, require_str
 from chronolens.metrics.soda import SODA_IOU_THRESHOLDS, soda_f_measure
+from chronolens.timebase.text import check_parser, parse_timestamped_captions
 
 __all__ = [
     "DVC_IOU_THRESHOLDS",
@@ -428,7 +428,7 @@ def read_predictions(
 ) -> dict[str, PredictedVideo]:
     """Predictions from ``{vid: [{timestamp: [s, e], caption}]}`` or raw answers ``[{vname, generated_cap}]``.
 
-    Raw answers are parsed with :func:`chronolens.answers.parse_timestamped_captions`
+    Raw answers are parsed with :func:`chronolens.timebase.text.parse_timestamped_captions`
     (``parser="timechat"`` reproduces ``format_dvc.py``); a repeated ``vname`` keeps the last.
 
     Raises:

@@ -13,7 +13,7 @@ Reference: RenShuhuai-Andy/TimeChat ``utils/format_tvg.py`` (answer -> span) fol
   an answer that does not parse counts as a miss, and as IoU 0 in ``mIoU`` (which the reference
   does not report; chronolens adds it, x100).
 
-The answer parser is chosen by name (:mod:`chronolens.answers`): ``"timechat"`` reproduces
+The answer parser is chosen by name (:mod:`chronolens.timebase.text`): ``"timechat"`` reproduces
 ``format_tvg.py``; ``"default"`` is chronolens' better parser, which also clamps to the video
 duration when the annotation carries one. Where the reference divides by zero (two identical
 zero-length windows) the IoU here is 0.
@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from chronolens.answers import check_parser, parse_span
 from chronolens.errors import FormatError
 from chronolens.metrics.io import load_json, require, require_list, require_number, require_str
 from chronolens.metrics.temporal import temporal_iou_paired
 from chronolens.timebase import Span
+from chronolens.timebase.text import check_parser, parse_span
 
 __all__ = [
     "GROUNDING_IOU_THRESHOLDS",
@@ -149,7 +149,7 @@ def evaluate_answers(
         answers: ``[{vname, generated_cap, query, id}]`` as TimeChat's inference writes them.
         ground_truth: ``{"annotations": [{image_id, caption, timestamp: [s, e], id}]}``; an
             optional ``duration`` per annotation lets the default parser clamp.
-        parser: ``"default"`` or ``"timechat"`` (see :mod:`chronolens.answers`).
+        parser: ``"default"`` or ``"timechat"`` (see :mod:`chronolens.timebase.text`).
         pred_file: name used for ``answers`` in error messages.
         gt_file: name used for ``ground_truth`` in error messages.
 

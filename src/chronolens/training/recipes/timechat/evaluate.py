@@ -1,0 +1,125 @@
+"""The grounding evaluation of a TimeChat training run, on the run's cached frame features.
+
+Held-out TimeIT grounding questions are answered greedily, the answers parsed into spans
+(``chronolens.timebase.text.parse_span``, clamped to the video; unparsed answers are misses) and scored
+with ``chronolens.metrics.grounding`` next to the uniform-window and random baselines, drawn in
+the same run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from chronolens.errors import ChronolensError
+from chronolens.training.recipes.timechat.data import TimeITTurn, VideoFeatures, stack_features
+from chronolens.training.recipes.timechat.settings import EvalSettings
+
+if TYPE_CHECKING:
+    from chronolens.models.timechat import TimeChat
+
+__all__ = ["GroundingEvaluation", "evaluate_grounding_split"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class GroundingEvaluation:
+    """The scored answers of one evaluation, with the files that reproduce the score."""
+
+    metrics: dict[str, dict[str, float | int]]  # {"timechat" | "uniform-window" | "random": metrics}
+    answers: list[dict[str, Any]]  # TimeChat answer records (+ parsed span, duration, reference)
+    ground_truth: dict[str, Any]  # Charades-STA-style {"annotations": [...]} for the answers' ids
+
+
+def evaluate_grounding_split(
+    model: TimeChat,
+    turns: Sequence[TimeITTurn],
+    features: Mapping[Path, VideoFeatures],
+    settings: EvalSettings,
+    *,
+    device: torch.device,
+    autocast: torch.dtype | None = None,
+    progress: bool = True,
+) -> GroundingEvaluation:
+    """Ground every grounding turn with the model and with the trivial baselines, and score all.
+
+    The ground truth of a turn is the span its reference answer states (TimeIT grounding
+    answers are ``"The given query happens in s - e seconds."``); turns whose answer states no
+    span are skipped with a warning.
+
+    Returns:
+        The metrics of the model (scored by ``chronolens.metrics.grounding.evaluate_answers``,
+        as ``chronolens bench timechat`` and ``chronolens eval charades-sta`` score answer
+        files) and of both baselines, the answer records and their ground truth.
+    """
+    from tqdm.auto import tqdm
+
+    from chronolens.evaluation.baselines import BaselineConfig, baseline_prediction
+    from chronolens.metrics.grounding import evaluate_answers, evaluate_grounding
+    from chronolens.models.timechat import build_prompt
+    from chronolens.timebase.text import parse_span
+
+    queries: list[tuple[int, TimeITTurn, tuple[float, float]]] = []
+    for i, turn in enumerate(turns):
+        gt = parse_span(turn.answer, parser="default")
+        if gt is None:
+            logger.warning(
+                "eval item %d: reference answer states no span; skipped: %r", turn.item, turn.answer
+            )
+            continue
+        queries.append((i, turn, (gt.start, gt.end)))
+    if not queries:
+        raise ChronolensError("no grounding queries with a reference span to evaluate")
+    truth = {qid: span for qid, _, span in queries}
+    answers: list[dict[str, Any]] = []
+    ground_truth: list[dict[str, Any]] = []
+    model.eval()
+    step = settings.batch_size
+    for start in tqdm(range(0, len(queries), step), desc="ground", unit="batch", disable=not progress):
+        chunk = queries[start : start + step]
+        values = [features[turn.video] for _, turn, _ in chunk]
+        feats, times, mask = stack_features(values)
+        prompts = [build_prompt(turn.question) for _, turn, _ in chunk]
+        with torch.autocast(device_type=device.type, dtype=autocast, enabled=autocast is not None):
+            texts = model.generate(
+                feats.to(device),
+                times.to(device),
+                mask.to(device),
+                prompts,
+                max_new_tokens=settings.max_new_tokens,
+            )
+        for (qid, turn, window), value, text in zip(chunk, values, texts, strict=True):
+            span = parse_span(text, duration=value.duration, parser=settings.parser)
+            answers.append(
+                {
+                    "vname": turn.video.name,
+                    "generated_cap": text,
+                    "query": turn.question,
+                    "id": qid,
+                    "span": None if span is None else [span.start, span.end],
+                    "duration": value.duration,
+                    "reference": turn.answer,
+                }
+            )
+            record = {"image_id": turn.video.name, "caption": turn.question, "timestamp": list(window)}
+            ground_truth.append({**record, "id": qid, "duration": value.duration})
+    # Scored exactly as `chronolens bench timechat` scores TimeChat's answer files.
+    results: dict[str, dict[str, float | int]] = {
+        "timechat": evaluate_answers(answers, {"annotations": ground_truth}, parser=settings.parser)
+    }
+    rng = np.random.default_rng(settings.baseline_seed)
+    config = BaselineConfig(n_windows=settings.baseline_windows)
+    for name in ("uniform-window", "random"):
+        preds: dict[int, Any] = {}
+        for qid, turn, _ in queries:
+            windows, _ = baseline_prediction(name, features[turn.video].duration, rng, config)
+            preds[qid] = windows[0][:2]  # the top-ranked window is the R1 prediction
+        results[name] = evaluate_grounding(preds, truth)
+    return GroundingEvaluation(metrics=results, answers=answers, ground_truth={"annotations": ground_truth})

@@ -1,0 +1,340 @@
+"""Settings of the TimeChat recipe: TOML recipe files and ``section.key=value`` overrides.
+
+A recipe has four sections, each a frozen dataclass: ``[model]`` (``TimeChatConfig`` plus a
+``preset``), ``[data]`` (``DataSettings``), ``[train]`` (``TrainSettings``) and ``[eval]``
+(``EvalSettings``). ``load_recipe`` reads the file, applies overrides read as TOML values, and
+checks every key and type, naming the closest valid key on a typo.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from chronolens.errors import FormatError
+from chronolens.models.timechat.config import TimeChatConfig
+
+__all__ = [
+    "DataSettings",
+    "EvalSettings",
+    "TimeChatRecipe",
+    "TrainSettings",
+    "load_recipe",
+    "parse_override",
+]
+
+MODEL_DIR = "model"  # exported TimeChat (save_timechat) inside the run directory
+LM_STAGE_DIR = "lm-pretrain"  # run directory of the text-only stage (its own checkpoints and log)
+EVAL_DIR = "eval"  # predictions and metrics
+RECIPE_FILE = "recipe.json"  # the resolved recipe of the run
+PRESETS = ("tiny", "paper")
+PRECISIONS = ("auto", "fp32", "bf16")
+LLM_MODES = ("lora", "full")
+DEVICES = ("auto", "cpu", "cuda")
+WORD_INITS = ("random", "image-text")
+GROUND_ATTN_TARGETS = ("span", "boundaries")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataSettings:
+    """Where the TimeIT data and videos are."""
+
+    root: str = ""  # directory that relative ``train``/``eval`` paths are under ("" = working directory)
+    train: str = "annotations/timeit_train.json"  # TimeIT json to train on
+    eval: str = "annotations/timeit_test.json"  # TimeIT json whose grounding queries are scored ("" = none)
+    video_root: str = ""  # directory of relative video paths ("" = the json's directory or its parent)
+    tasks: tuple[str, ...] = ("tvg",)  # TimeIT tasks to train on (tvg, vhd, dvc, step, ...); () = all
+    max_train_items: int = 0  # use only the first N training items (0 = all)
+    max_eval_queries: int = 0  # score only the first N grounding queries (0 = all)
+    cache_dir: str = ""  # frame-feature cache ("" = $XDG_CACHE_HOME/chronolens/timechat-features)
+
+    def __post_init__(self) -> None:
+        if not self.train:
+            raise ValueError("data.train must name a TimeIT json file")
+        for name in ("max_train_items", "max_eval_queries"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"data.{name} must be >= 0, got {getattr(self, name)}")
+
+    def path(self, value: str) -> Path:
+        """``value`` resolved against ``root``."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() or not self.root else Path(self.root).expanduser() / p
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainSettings:
+    """Optimisation of one run."""
+
+    steps: int = 1000  # optimizer steps of the main stage
+    batch_size: int = 8  # samples per micro-batch
+    grad_accum: int = 1  # micro-batches per optimizer step
+    lr: float = 1e-3  # peak learning rate
+    min_lr_ratio: float = 0.1  # final LR of the cosine as a fraction of lr
+    warmup_steps: int = 50  # linear warmup steps
+    weight_decay: float = 0.05  # AdamW decay on weight matrices
+    max_grad_norm: float = 1.0  # global gradient-norm clip
+    seed: int = 0  # batch sampling and optimizer RNG (model init uses model.seed)
+    checkpoint_every: int = 200  # steps between resumable checkpoints
+    log_every: int = 25  # steps between loss / tokens-per-second lines
+    precision: str = "auto"  # auto = bf16 autocast on CUDA with bf16 support, else fp32; or fp32 / bf16
+    device: str = "auto"  # auto = cuda when available; or cpu / cuda
+    threads: int = 0  # torch CPU threads (0 = torch's default)
+    llm_mode: str = "lora"  # lora: LLM base frozen, LoRA trained (paper); full: train the whole tiny LLM
+    lm_pretrain_steps: int = 0  # tiny LLM only: steps of the text-only LM stage before freezing it
+    lm_pretrain_lr: float = 3e-3  # peak LR of the text-only stage
+    lm_pretrain_batch_size: int = 32  # texts per step of the text-only stage
+    frame_pool: int = 1  # training videos cache n_frames * frame_pool frames; batches pick n_frames of them
+    crop_prob: float = 0.0  # P(a grounding sample's video is cut to a random crop holding its span)
+    crop_min: float = 0.5  # shortest crop as a fraction of the video
+    # tiny LLM only: "image-text" starts each word's embedding as the image tower's text embedding
+    # of that word (timechat_align.init_word_embeddings); "random" keeps the LLM's init
+    word_init: str = "random"
+    # weight of the auxiliary loss pulling each video token towards the tower's image embedding of
+    # its frames (timechat_align.VideoTokenAlignment); 0 = off
+    align_weight: float = 0.0
+    # weight of the auxiliary loss training one attention head (layer ground_attn_layer, head 0)
+    # of the LLM, at the answer's positions, towards the video tokens of the answer's span
+    # (timechat_attention.GroundingAttention); 0 = off
+    ground_attn_weight: float = 0.0
+    ground_attn_layer: int = 1
+    # what the head is trained towards: "span" = the span's tokens at every answer position;
+    # "boundaries" = the start time's tokens while the start number is written, the end time's
+    # while the end number is, the span's elsewhere (timechat_attention.GroundingAttention)
+    ground_attn_target: str = "span"
+    # weight of the auxiliary loss asking fixed read-outs of each video token for the digits of its
+    # time (timechat_timecode.VideoTokenTimeDigits); 0 = off
+    time_digits_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "grad_accum", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("warmup_steps", "checkpoint_every", "threads", "lm_pretrain_steps"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)}")
+        if not (self.lr > 0 and self.lm_pretrain_lr > 0):
+            raise ValueError("train.lr and train.lm_pretrain_lr must be > 0")
+        if self.frame_pool < 1:
+            raise ValueError(f"train.frame_pool must be >= 1, got {self.frame_pool}")
+        if not (0.0 <= self.crop_prob <= 1.0 and 0.0 < self.crop_min <= 1.0):
+            raise ValueError("train.crop_prob must be in [0, 1] and train.crop_min in (0, 1]")
+        for name in ("align_weight", "ground_attn_weight", "ground_attn_layer", "time_digits_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)}")
+        if self.lm_pretrain_batch_size < 1:
+            raise ValueError(f"train.lm_pretrain_batch_size must be >= 1, got {self.lm_pretrain_batch_size}")
+        for name, allowed in (
+            ("precision", PRECISIONS),
+            ("llm_mode", LLM_MODES),
+            ("device", DEVICES),
+            ("word_init", WORD_INITS),
+            ("ground_attn_target", GROUND_ATTN_TARGETS),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"train.{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
+                )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalSettings:
+    """The grounding evaluation run after training."""
+
+    max_new_tokens: int = 32  # greedy decoding budget per answer
+    batch_size: int = 16  # queries per generate call
+    parser: str = "default"  # answer parser (chronolens.timebase.text.PARSERS)
+    baseline_seed: int = 0  # seed of the uniform-window and random baselines
+    baseline_windows: int = 10  # equal windows per video of the uniform-window baseline
+
+    def __post_init__(self) -> None:
+        from chronolens.timebase.text import PARSERS
+
+        if self.max_new_tokens < 1 or self.batch_size < 1 or self.baseline_windows < 1:
+            raise ValueError("eval.max_new_tokens, eval.batch_size and eval.baseline_windows must be >= 1")
+        if self.parser not in PARSERS:
+            raise ValueError(f"eval.parser must be one of {', '.join(PARSERS)}, got {self.parser!r}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimeChatRecipe:
+    """Everything that determines a TimeChat training run."""
+
+    preset: str = "tiny"  # model.preset: the TimeChatConfig preset the [model] keys override
+    model: TimeChatConfig = field(default_factory=TimeChatConfig.tiny)  # architecture
+    data: DataSettings = field(default_factory=DataSettings)
+    train: TrainSettings = field(default_factory=TrainSettings)
+    eval: EvalSettings = field(default_factory=EvalSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON/TOML-ready nested dict (``model`` includes ``preset``)."""
+        model = {"preset": self.preset, **self.model.to_dict()}
+        out: dict[str, Any] = {"model": model}
+        for name in ("data", "train", "eval"):
+            section = dataclasses.asdict(getattr(self, name))
+            out[name] = {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Recipe files and key=value overrides
+# ---------------------------------------------------------------------------------------------
+
+_SECTIONS: dict[str, type] = {
+    "model": TimeChatConfig,
+    "data": DataSettings,
+    "train": TrainSettings,
+    "eval": EvalSettings,
+}
+
+
+def _closest(word: str, choices: Sequence[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _check_type(value: Any, hint: Any, where: str) -> Any:
+    """``value`` converted to ``hint`` (int -> float, list -> tuple) or a FormatError naming ``where``."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _check_type(value, option, where)
+            except FormatError as exc:
+                errors.append(str(exc))
+        raise FormatError(errors[0] if errors else f"{where}: bad value {value!r}")
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, (list, tuple)):
+            raise FormatError(f"{where}: expected a list, got {value!r}")
+        item = args[0] if args else Any
+        return tuple(_check_type(v, item, f"{where}[{i}]") for i, v in enumerate(value))
+    if hint is Any:
+        return value
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise FormatError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FormatError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise FormatError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise FormatError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise FormatError(f"{where}: unsupported setting type {hint!r}")
+
+
+def _build_section(cls: type, table: Mapping[str, Any], section: str, source: str) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in fields(cls)]
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in hints:
+            raise FormatError(
+                f"{source}: unknown setting {section}.{key}{_closest(key, names)}; "
+                f"[{section}] takes: {', '.join(names)}"
+            )
+        values[key] = _check_type(value, hints[key], f"{source}: {section}.{key}")
+    return values
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """``"section.key=value"`` -> ``(section, key, value)``; the value is read as a TOML value.
+
+    ``train.steps=200`` gives an int, ``model.sliding=false`` a bool, ``data.tasks=["tvg","dvc"]``
+    a list; a value that is not valid TOML (``data.root=/tmp/synth``) is taken as a string.
+
+    Raises:
+        FormatError: no ``=``, or the key is not ``section.key`` with a known section.
+    """
+    if "=" not in text:
+        raise FormatError(f"override {text!r}: expected section.key=value, e.g. train.steps=200")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if key.count(".") != 1:
+        raise FormatError(f"override {text!r}: the key must be section.key, e.g. train.steps")
+    section, name = key.split(".")
+    if section not in _SECTIONS:
+        raise FormatError(
+            f"override {text!r}: unknown section {section!r}{_closest(section, list(_SECTIONS))}; "
+            f"sections: {', '.join(_SECTIONS)}"
+        )
+    try:
+        value: Any = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return section, name, value
+
+
+def load_recipe(path: str | os.PathLike[str] | None, overrides: Sequence[str] = ()) -> TimeChatRecipe:
+    """Read a recipe TOML file and apply ``section.key=value`` overrides.
+
+    Args:
+        path: the TOML file (``None``: defaults only).
+        overrides: ``section.key=value`` strings, applied in order after the file (relative data
+            paths resolve against ``data.root``).
+
+    Returns:
+        The validated recipe.
+
+    Raises:
+        FormatError: unreadable TOML, unknown sections or keys (with the closest valid name),
+            values of the wrong type, or values a config rejects.
+    """
+    source = str(path) if path is not None else "defaults"
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise FormatError(f"{source}: not a readable TOML recipe: {exc}") from exc
+    tables: dict[str, dict[str, Any]] = {}
+    for section, table in raw.items():
+        if section not in _SECTIONS:
+            raise FormatError(
+                f"{source}: unknown section [{section}]{_closest(section, list(_SECTIONS))}; "
+                f"sections: {', '.join(_SECTIONS)}"
+            )
+        if not isinstance(table, dict):
+            raise FormatError(f"{source}: {section} must be a table ([{section}])")
+        tables[section] = dict(table)
+    for text in overrides:
+        section, name, value = parse_override(text)
+        tables.setdefault(section, {})[name] = value
+    model_table = dict(tables.get("model", {}))
+    preset = model_table.pop("preset", "tiny")
+    if preset not in PRESETS:
+        raise FormatError(f"{source}: model.preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    try:
+        model_values = _build_section(TimeChatConfig, model_table, "model", source)
+        model = (
+            TimeChatConfig.tiny(**model_values) if preset == "tiny" else TimeChatConfig.paper(**model_values)
+        )
+        settings = {
+            name: cls(**_build_section(cls, tables.get(name, {}), name, source))
+            for name, cls in _SECTIONS.items()
+            if name != "model"
+        }
+    except (ValueError, TypeError) as exc:
+        raise FormatError(f"{source}: {exc}") from exc
+    return TimeChatRecipe(preset=preset, model=model, **settings)
