@@ -7,6 +7,9 @@ escaping is a bug and maps to exit code 3.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 __all__ = [
     "ChronolensError",
     "DecodeError",
@@ -15,7 +18,11 @@ __all__ = [
     "LibraryError",
     "MissingDependencyError",
     "ModelNotFoundError",
+    "closest",
+    "did_you_mean",
 ]
+
+CLOSEST_CUTOFF = 0.5  # difflib similarity a suggestion needs: below it, no "did you mean"
 
 
 class ChronolensError(Exception):
@@ -65,3 +72,19 @@ def missing_dependency(module: str, extra: str, feature: str) -> MissingDependen
     return MissingDependencyError(
         f"{feature} needs the optional dependency '{module}': pip install 'chronolens[{extra}]'"
     )
+
+
+def closest(word: str, choices: Iterable[str], *, cutoff: float = CLOSEST_CUTOFF) -> str | None:
+    """The choice most similar to ``word`` (difflib ratio >= ``cutoff``), or ``None``.
+
+    The one "did you mean" helper: encoder names, recipe keys, finder, split and task names all
+    suggest through it.
+    """
+    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=cutoff)
+    return matches[0] if matches else None
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``" (did you mean 'x'?)"`` for the closest choice, or ``""`` when none is close."""
+    hint = closest(word, choices)
+    return f" (did you mean {hint!r}?)" if hint else ""

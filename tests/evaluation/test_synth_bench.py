@@ -21,7 +21,7 @@ from chronolens.evaluation.synth import (
     run_synth_bench,
 )
 from chronolens.tasks.ground.decompose import decompose
-from chronolens.tasks.highlights import clip_means
+from chronolens.timebase.grid import clip_means
 
 pytestmark = pytest.mark.skipif(
     not is_built(get_builtin("synth-clip")), reason="builtin:synth-clip weights not built"

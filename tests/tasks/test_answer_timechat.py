@@ -21,10 +21,10 @@ from chronolens.tasks.answer.timechat import (
     TimeChatSession,
     caption_instruction,
     grounding_instruction,
-    saliency_from_span,
-    snap_span,
 )
 from chronolens.timebase import Span
+from chronolens.timebase.grid import saliency_from_span
+from chronolens.timebase.intervals import snap_span
 from chronolens.timebase.text import highlight_saliency, parse_highlight_answer
 
 N_FRAMES = 8  # frames sampled per video by the tiny test checkpoint

@@ -8,15 +8,14 @@ import numpy as np
 import pytest
 
 from chronolens.metrics.temporal import temporal_iou
-from chronolens.tasks.ground.simple import sample_intervals
 from chronolens.tasks.ground.tfvtg import (
     GroundingConfig,
     ground,
     ground_query,
     length_grid,
-    sample_interval,
     tfvtg_finder,
 )
+from chronolens.timebase.intervals import sample_intervals, sample_step
 
 
 def _naive_smooth(curve: np.ndarray, sigma: float, truncate: float) -> np.ndarray:
@@ -50,7 +49,7 @@ def naive_ground(
 ) -> list[tuple[float, float, float]]:
     """Every window (i, j), best transition k by brute force, then greedy NMS: O(T^3)."""
     t = len(sim)
-    step = sample_interval(ts, duration)
+    step = sample_step(ts, duration)
     g = _naive_smooth(sim, cfg.sigma_seconds / step, cfg.smooth_truncate)
     max_rise = None if cfg.max_rise_seconds is None else math.floor(cfg.max_rise_seconds / step + 1e-9)
     lo_len = max(1, math.ceil(cfg.min_length_seconds / step - 1e-9))

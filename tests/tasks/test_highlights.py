@@ -7,12 +7,12 @@ import pytest
 
 from chronolens.tasks.highlights import (
     HighlightConfig,
-    clip_means,
     highlight_spans,
     highlights,
     novelty_saliency,
     query_saliency,
 )
+from chronolens.timebase.grid import clip_means
 
 
 def test_clip_means_alignment_and_empty_clips() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chronolens.tasks.ground.simple import find_moments, sample_intervals, smooth
+from chronolens.tasks.ground.simple import find_moments, smooth
+from chronolens.timebase.intervals import sample_intervals
 
 
 def test_smooth_is_an_edge_normalised_moving_average() -> None:

@@ -85,7 +85,7 @@ def get_builtin(name: str) -> BuiltinModel:
     model = BUILTIN_MODELS.get(name)
     if model is not None:
         return model
-    from chronolens.encoders.registry import closest
+    from chronolens.errors import closest
 
     valid = sorted(BUILTIN_MODELS)
     hint = closest(name, valid)

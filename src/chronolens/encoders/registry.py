@@ -8,19 +8,17 @@ names fail with the valid choices, the closest match and the remedy.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chronolens.encoders.base import Encoder
-from chronolens.errors import ModelNotFoundError
+from chronolens.errors import ModelNotFoundError, closest
 
 __all__ = [
     "EncoderEntry",
     "LoadOptions",
     "SchemeSpec",
-    "closest",
     "encoder_slug",
     "list_encoders",
     "list_schemes",
@@ -30,7 +28,6 @@ __all__ = [
 
 _SCHEME_PATTERN = re.compile(r"^([A-Za-z][A-Za-z0-9_+-]*):(.*)$")
 _EXAMPLE_NAME = "hf:openai/clip-vit-base-patch32"  # shown in remedies
-_CLOSEST_CUTOFF = 0.5  # difflib ratio below which no "did you mean" is offered
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,12 +125,6 @@ def list_encoders() -> list[EncoderEntry]:
         if spec.lister is not None:
             entries.extend(spec.lister())
     return entries
-
-
-def closest(word: str, choices: list[str]) -> str | None:
-    """The choice most similar to ``word`` (difflib), or None if none is close."""
-    matches = difflib.get_close_matches(word, choices, n=1, cutoff=_CLOSEST_CUTOFF)
-    return matches[0] if matches else None
 
 
 def _unknown_scheme(name: str, scheme: str) -> ModelNotFoundError:

@@ -6,10 +6,11 @@ Each baseline maps one query (its video's duration) to QVHighlights-style predic
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from chronolens.timebase.grid import CLIP_LENGTH, n_clips
 
 __all__ = ["BASELINES", "BaselineConfig", "baseline_prediction"]
 
@@ -23,7 +24,7 @@ class BaselineConfig:
     n_windows: int = 10  # random: windows per query; uniform-window: equal windows per video
     min_fraction: float = 0.05  # random: shortest window, as a fraction of the duration
     max_fraction: float = 0.5  # random: longest window, as a fraction of the duration
-    clip_length: float = 2.0  # seconds per saliency clip (QVHighlights convention)
+    clip_length: float = CLIP_LENGTH  # seconds per saliency clip (QVHighlights convention)
 
     def __post_init__(self) -> None:
         if self.n_windows < 1:
@@ -52,8 +53,7 @@ def baseline_prediction(
         saliency score per ``clip_length`` clip.
     """
     cfg = config or BaselineConfig()
-    n_clips = max(1, math.ceil(duration / cfg.clip_length))
-    saliency = rng.random(n_clips).tolist()
+    saliency = rng.random(n_clips(duration, cfg.clip_length)).tolist()
     if name == "whole-video":
         return [[0.0, float(duration), 1.0]], saliency
     if name == "random":

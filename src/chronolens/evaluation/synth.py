@@ -38,8 +38,8 @@ from chronolens.metrics.qvhighlights import evaluate_qvhighlights
 from chronolens.metrics.retrieval import retrieval_metrics
 from chronolens.metrics.temporal import temporal_iou
 from chronolens.tasks.ground.decompose import Relation, combine, decompose
-from chronolens.tasks.highlights import clip_means
 from chronolens.timebase import Moment
+from chronolens.timebase.grid import CLIP_LENGTH, clip_means
 
 if TYPE_CHECKING:
     from chronolens.data.synth import SynthVideo
@@ -79,7 +79,7 @@ class SynthBenchConfig:
     model: str = "builtin:synth-clip"  # encoder registry name
     fps: float = 1.0  # sampling rate used to index the videos (frames per second)
     windows_per_query: int = 10  # predicted windows per query (QVHighlights evaluates up to 10)
-    clip_length: float = 2.0  # seconds per saliency clip (QVHighlights convention)
+    clip_length: float = CLIP_LENGTH  # seconds per saliency clip (QVHighlights convention)
     seed: int = 0  # seeds the baselines' random choices
     composite: bool = True  # also score two-event queries built from the ground truth
     composite_per_part: int = 3  # top windows of each part combined for a composite query (TFVTG: 3)

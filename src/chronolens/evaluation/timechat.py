@@ -393,7 +393,7 @@ def _bounds(span: Any) -> tuple[float, float]:
 
 
 def _highlights(ctx: _Context) -> TimeChatBenchReport:
-    from chronolens.data.formats.qvhighlights import QVH_CLIP_LENGTH, read_qvhighlights
+    from chronolens.data.formats.qvhighlights import read_qvhighlights
     from chronolens.metrics.qvhighlights import evaluate_qvhighlights
 
     records = ctx.take(read_qvhighlights(ctx.annotations))
@@ -413,7 +413,7 @@ def _highlights(ctx: _Context) -> TimeChatBenchReport:
             "query": r.query,
             "vid": r.vid,
             # The GT's duration: the evaluator counts int(duration / 2) clips from it.
-            "pred_saliency_scores": highlight_saliency(pairs, r.duration, QVH_CLIP_LENGTH),
+            "pred_saliency_scores": highlight_saliency(pairs, r.duration),
         }
     preds_path = ctx.path(f"qvhighlights_{ctx.split}_preds.jsonl")
     written = {

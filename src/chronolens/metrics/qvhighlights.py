@@ -62,9 +62,9 @@ from chronolens.errors import FormatError
 from chronolens.metrics.average_precision import highlight_average_precision
 from chronolens.metrics.io import load_json_or_jsonl, require, require_list, require_number
 from chronolens.metrics.temporal import temporal_iou, temporal_iou_paired
+from chronolens.timebase.grid import CLIP_LENGTH
 
 __all__ = [
-    "CLIP_LENGTH_S",
     "HL_MIN_SCORES",
     "LENGTH_BUCKETS",
     "MAX_PRED_WINDOWS",
@@ -89,8 +89,6 @@ LENGTH_BUCKETS: dict[str, tuple[float, float] | None] = {
     "long": (30.0, 150.0),
     "full": None,
 }
-# Seconds per saliency clip in QVHighlights.
-CLIP_LENGTH_S = 2.0
 # Saliency annotators per clip.
 NUM_ANNOTATORS = 3
 # HL level name -> minimum annotator score (0..4) for a clip to count as positive.
@@ -383,7 +381,9 @@ def _gt_saliency(record: Mapping[str, Any], *, file: str, where: str) -> np.ndar
     duration = require_number(
         require(record, "duration", file=file, where=where), file=file, where=where, what="duration"
     )
-    n_clips = int(duration / CLIP_LENGTH_S)
+    # The reference counts whole clips with a bare int() (timebase.grid.n_whole_clips, without its
+    # at-least-one floor and epsilon): kept so scores stay identical to mk_gt_scores.
+    n_clips = int(duration / CLIP_LENGTH)
     clip_ids = require_list(
         require(record, "relevant_clip_ids", file=file, where=where),
         file=file,
@@ -406,7 +406,7 @@ def _gt_saliency(record: Mapping[str, Any], *, file: str, where: str) -> np.ndar
         if isinstance(clip_id, bool) or not isinstance(clip_id, int) or not 0 <= clip_id < n_clips:
             raise FormatError(
                 f"{file}: record {where}: relevant_clip_ids[{k}] = {clip_id!r} is not a clip index of a "
-                f"{duration:g} s video ({n_clips} clips of {CLIP_LENGTH_S:g} s)"
+                f"{duration:g} s video ({n_clips} clips of {CLIP_LENGTH:g} s)"
             )
         if not isinstance(row, list) or len(row) != NUM_ANNOTATORS:
             raise FormatError(

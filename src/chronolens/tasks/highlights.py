@@ -26,13 +26,12 @@ import numpy as np
 
 from chronolens.tasks.results import GroundingResult
 from chronolens.timebase import Moment, clamp_span
+from chronolens.timebase.grid import CLIP_LENGTH, clip_means
 
 __all__ = [
     "HighlightConfig",
-    "clip_means",
     "highlight_spans",
     "highlights",
-    "n_clips",
     "novelty_saliency",
     "query_saliency",
 ]
@@ -46,7 +45,7 @@ _EPS = 1e-12  # guards divisions by a zero norm or range
 class HighlightConfig:
     """Settings of highlight detection."""
 
-    clip_length: float = 2.0  # seconds per clip (QVHighlights convention)
+    clip_length: float = CLIP_LENGTH  # seconds per clip (QVHighlights convention)
     global_weight: float = 0.5  # query-free: weight of novelty vs the whole video (rest: vs neighbours)
     context_clips: int = 5  # query-free: neighbouring clips on each side forming a clip's local context
     span_threshold: float = 0.5  # spans: clips at least this far from min (0) to max (1) saliency
@@ -65,51 +64,6 @@ class HighlightConfig:
             raise ValueError(f"HighlightConfig.top_k must be >= 1, got {self.top_k}")
 
 
-def n_clips(duration: float, clip_length: float) -> int:
-    """Number of clips of a video: ``ceil(duration / clip_length)``, at least 1."""
-    return max(1, math.ceil(duration / clip_length - 1e-9))
-
-
-def _clip_index(timestamps: np.ndarray, duration: float, clip_length: float) -> tuple[np.ndarray, int]:
-    count = n_clips(duration, clip_length)
-    ts = np.asarray(timestamps, dtype=np.float64)
-    index = np.clip(np.floor(ts / clip_length).astype(np.int64), 0, count - 1)
-    return index, count
-
-
-def clip_means(values: np.ndarray, timestamps: np.ndarray, duration: float, clip_length: float) -> np.ndarray:
-    """Mean of per-sample values inside each clip (empty clips: the sample nearest the centre).
-
-    Args:
-        values: (T,) or (T, D) per-sample values.
-        timestamps: (T,) seconds.
-        duration: video duration in seconds.
-        clip_length: seconds per clip.
-
-    Returns:
-        (C,) or (C, D) float64, ``C = n_clips(duration, clip_length)``.
-    """
-    vals = np.asarray(values, dtype=np.float64)
-    ts = np.asarray(timestamps, dtype=np.float64)
-    if vals.shape[0] != ts.shape[0] or ts.size == 0:
-        raise ValueError(
-            f"values and timestamps must be non-empty with equal length, got {vals.shape}, {ts.shape}"
-        )
-    index, count = _clip_index(ts, duration, clip_length)
-    flat = vals.reshape(vals.shape[0], -1)  # (T, F)
-    sums = np.zeros((count, flat.shape[1]))
-    np.add.at(sums, index, flat)
-    counts = np.bincount(index, minlength=count)
-    out = np.empty_like(sums)
-    has = counts > 0
-    out[has] = sums[has] / counts[has, None]
-    if (~has).any():
-        centres = (np.flatnonzero(~has) + 0.5) * clip_length
-        nearest = np.abs(centres[:, None] - ts[None, :]).argmin(axis=1)
-        out[~has] = flat[nearest]
-    return out.reshape((count, *vals.shape[1:]))
-
-
 def _normalise(x: np.ndarray) -> np.ndarray:
     span = float(x.max() - x.min()) if x.size else 0.0
     if span < _EPS:
@@ -118,7 +72,7 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 
 
 def query_saliency(
-    similarity: np.ndarray, timestamps: np.ndarray, duration: float, *, clip_length: float = 2.0
+    similarity: np.ndarray, timestamps: np.ndarray, duration: float, *, clip_length: float = CLIP_LENGTH
 ) -> np.ndarray:
     """Query-based saliency: each clip's mean similarity, min-max normalised to [0, 1].
 

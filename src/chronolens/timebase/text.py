@@ -36,7 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chronolens.timebase import Span, clamp_span
+from chronolens.timebase.grid import CLIP_LENGTH, n_whole_clips
+from chronolens.timebase.span import Span, clamp_span
 
 __all__ = [
     "PARSERS",
@@ -453,7 +454,7 @@ def parse_highlight_answer(text: str) -> list[tuple[float, float]]:
 
 
 def highlight_saliency(
-    pairs: Sequence[tuple[float, float]], duration: float, clip_length: float = 2.0
+    pairs: Sequence[tuple[float, float]], duration: float, clip_length: float = CLIP_LENGTH
 ) -> list[float]:
     """Per-clip saliency from ``(time, score)`` pairs: the mean score of the pairs in each clip.
 
@@ -461,7 +462,7 @@ def highlight_saliency(
     times outside ``[0, duration]`` are dropped, clips with no pair score 0. The video has
     ``int(duration / L)`` clips, as the QVHighlights evaluator counts them (at least one).
     """
-    n = max(1, int(duration / clip_length + 1e-9))
+    n = n_whole_clips(duration, clip_length)
     total = np.zeros(n, dtype=np.float64)
     count = np.zeros(n, dtype=np.float64)
     for t, score in pairs:

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from chronolens.atomic import write_jsonl_atomic
 from chronolens.errors import FormatError
+from chronolens.timebase.grid import CLIP_LENGTH, n_whole_clips
 
-__all__ = ["QVH_CLIP_LENGTH", "QVHRecord", "read_qvhighlights", "relevant_clip_ids", "write_qvhighlights"]
+__all__ = ["QVHRecord", "read_qvhighlights", "relevant_clip_ids", "write_qvhighlights"]
 
-QVH_CLIP_LENGTH = 2.0  # seconds per QVHighlights clip
 SALIENCY_MAX = 4  # scores are integers in 0..SALIENCY_MAX
 
 
@@ -55,14 +55,14 @@ class QVHRecord:
 def relevant_clip_ids(
     windows: tuple[tuple[float, float], ...] | list[tuple[float, float]],
     duration: float,
-    clip_length: float = QVH_CLIP_LENGTH,
+    clip_length: float = CLIP_LENGTH,
 ) -> list[int]:
     """Indices of the clips ``[i * L, (i + 1) * L)`` that overlap any window (sorted, unique).
 
     Only whole clips count: the QVHighlights evaluator gives a video ``int(duration / L)`` clips,
     so a partial last clip has no id (an id there would be out of range for it).
     """
-    n_clips = max(1, int(duration / clip_length + 1e-9))
+    n_clips = n_whole_clips(duration, clip_length)
     ids: set[int] = set()
     for start, end in windows:
         first = math.floor(start / clip_length)

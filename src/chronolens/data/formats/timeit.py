@@ -22,6 +22,7 @@ import numpy as np
 
 from chronolens.atomic import write_json_atomic
 from chronolens.errors import FormatError
+from chronolens.timebase.grid import CLIP_LENGTH
 
 __all__ = [
     "DVC_INSTRUCTIONS",
@@ -89,7 +90,7 @@ def grounding_answer(start: float, end: float) -> str:
     return f"The given query happens in {round(float(start), 1)} - {round(float(end), 1)} seconds."
 
 
-def highlight_answer(clip_ids: list[int], scores: list[list[int]], clip_length: float = 2.0) -> str:
+def highlight_answer(clip_ids: list[int], scores: list[list[int]], clip_length: float = CLIP_LENGTH) -> str:
     """TimeIT highlight answer: clip start times and the mean annotator score of each clip."""
     times = ", ".join(str(round(cid * clip_length, 1)) for cid in clip_ids)
     means = ", ".join(str(round(sum(s) / len(s), 1)) for s in scores)

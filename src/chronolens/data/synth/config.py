@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from chronolens.timebase.grid import CLIP_LENGTH
+
 __all__ = ["SPLIT_CHOICES", "SynthConfig"]
 
 # Values accepted by ``SynthConfig.split``: one split, or "all" (fractions below).
@@ -37,7 +39,7 @@ class SynthConfig:
     overlap_prob: float = 0.3  # probability that an event starts before the previous one ends
     cut_window: float = 2.0  # seconds of a scene-cut event window (the border cue fades over it)
     distractors: tuple[int, int] = (1, 3)  # min, max static distractor objects per video
-    clip_length: float = 2.0  # seconds per saliency clip (QVHighlights uses 2 s)
+    clip_length: float = CLIP_LENGTH  # seconds per saliency clip (QVHighlights uses 2 s)
     split_fractions: tuple[float, float, float, float] = (0.7, 0.1, 0.1, 0.1)  # train/val/test/comp
     holdout_fraction: float = 0.2  # share of colour-shape-action combos reserved for compositional
     crf: int = 20  # x264 constant rate factor

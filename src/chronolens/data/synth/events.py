@@ -33,6 +33,7 @@ from chronolens.data.synth.vocab import (
     SIZES,
     TEXTURES,
 )
+from chronolens.timebase.grid import n_clips
 
 T = TypeVar("T")
 
@@ -274,7 +275,7 @@ def clip_saliency(events: tuple[SynthEvent, ...], duration: float, clip_length: 
     Returns:
         One score in [0, 4] per clip, ``ceil(duration / clip_length)`` clips.
     """
-    n = max(1, math.ceil(duration / clip_length - 1e-9))
+    n = n_clips(duration, clip_length)
     out = []
     for i in range(n):
         c0, c1 = i * clip_length, min((i + 1) * clip_length, duration)

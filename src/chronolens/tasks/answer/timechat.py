@@ -34,9 +34,10 @@ import numpy as np
 
 from chronolens.data.formats.timeit import DVC_INSTRUCTIONS, HIGHLIGHT_INSTRUCTIONS, TVG_INSTRUCTIONS
 from chronolens.errors import ChronolensError
-from chronolens.tasks.highlights import n_clips
 from chronolens.tasks.results import GroundingResult
 from chronolens.timebase import Moment, Span, clamp_span
+from chronolens.timebase.grid import CLIP_LENGTH, saliency_from_span
+from chronolens.timebase.intervals import snap_span
 from chronolens.timebase.text import (
     check_parser,
     parse_span,
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
     from chronolens.models.timechat import TimeChat
 
 __all__ = [
-    "DEFAULT_CLIP_LENGTH",
     "DEFAULT_MAX_NEW_TOKENS",
     "GenerateFn",
     "GroundingAnswer",
@@ -61,14 +61,11 @@ __all__ = [
     "get_session",
     "grounding_instruction",
     "highlight_instruction",
-    "saliency_from_span",
-    "snap_span",
 ]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_NEW_TOKENS = 256  # greedy decoding stops at EOS or after this many new tokens
-DEFAULT_CLIP_LENGTH = 2.0  # seconds per saliency clip of a GroundingResult (QVHighlights convention)
 VIDEO_CACHE_SIZE = 8  # sampled videos (features + timestamps) kept per session
 SESSION_CACHE_SIZE = 2  # loaded checkpoints kept by the module-level caption()/ask()
 
@@ -99,46 +96,6 @@ def highlight_instruction(query: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Spans and saliency from answers
 # ---------------------------------------------------------------------------------------------
-
-
-def snap_span(span: Span, timestamps: np.ndarray) -> Span:
-    """Move both ends of ``span`` to the nearest sampled-frame time (the times the model saw).
-
-    Args:
-        span: a span in seconds.
-        timestamps: ``(T,)`` increasing sampled-frame times in seconds (T >= 1).
-
-    Returns:
-        The snapped span (``start <= end`` is kept: both ends move monotonically).
-    """
-    ts = np.asarray(timestamps, dtype=np.float64)
-    if ts.size == 0:
-        return span
-    start = float(ts[int(np.abs(ts - span.start).argmin())])
-    end = float(ts[int(np.abs(ts - span.end).argmin())])
-    return Span(start, max(start, end))
-
-
-def saliency_from_span(
-    span: Span, duration: float, clip_length: float = DEFAULT_CLIP_LENGTH
-) -> tuple[float, ...]:
-    """Per-clip saliency of a single predicted span: the fraction of each clip the span covers.
-
-    Args:
-        span: the predicted span in seconds, inside ``[0, duration]``.
-        duration: video duration in seconds.
-        clip_length: seconds per clip; clip ``i`` is ``[i * L, (i + 1) * L)``.
-
-    Returns:
-        One value in ``[0, 1]`` per clip.
-    """
-    out = []
-    for i in range(n_clips(duration, clip_length)):  # a partial last clip counts
-        c0, c1 = i * clip_length, min((i + 1) * clip_length, max(duration, i * clip_length))
-        width = c1 - c0
-        cover = max(0.0, min(c1, span.end) - max(c0, span.start))
-        out.append(cover / width if width > 0 else 0.0)
-    return tuple(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -517,7 +474,7 @@ class TimeChatGrounder:
         session: TimeChatSession | None = None,
         parser: str = "default",
         snap: bool = False,
-        clip_length: float = DEFAULT_CLIP_LENGTH,
+        clip_length: float = CLIP_LENGTH,
         max_new_tokens: int = 64,
         device: str | None = None,
     ) -> None:

@@ -21,8 +21,9 @@ from __future__ import annotations
 import numpy as np
 
 from chronolens.timebase import Moment, clamp_span
+from chronolens.timebase.intervals import sample_intervals
 
-__all__ = ["FLAT_STD", "SMOOTH_WINDOW", "THRESHOLD_STD", "find_moments", "sample_intervals", "smooth"]
+__all__ = ["FLAT_STD", "SMOOTH_WINDOW", "THRESHOLD_STD", "find_moments", "smooth"]
 
 SMOOTH_WINDOW = 3  # samples in the centred moving average (odd)
 THRESHOLD_STD = 0.5  # spans are runs above mean + THRESHOLD_STD * std of the smoothed curve
@@ -48,23 +49,6 @@ def smooth(curve: np.ndarray, window: int = SMOOTH_WINDOW) -> np.ndarray:
     sums = np.convolve(values, kernel, mode="same")
     counts = np.convolve(np.ones_like(values), kernel, mode="same")
     return sums / counts
-
-
-def sample_intervals(timestamps: np.ndarray, duration: float) -> tuple[np.ndarray, np.ndarray]:
-    """The interval each sample stands for: halfway to its neighbours, the ends to 0 and ``duration``.
-
-    Args:
-        timestamps: ``(T,)`` increasing seconds.
-        duration: video duration in seconds.
-
-    Returns:
-        ``starts`` ``(T,)`` and ``ends`` ``(T,)`` in seconds.
-    """
-    ts = np.asarray(timestamps, dtype=np.float64)
-    mids = (ts[:-1] + ts[1:]) / 2.0
-    starts = np.concatenate([[0.0], mids])
-    ends = np.concatenate([mids, [max(float(duration), float(ts[-1]) if ts.size else 0.0)]])
-    return starts, ends
 
 
 def _grow(seeds: np.ndarray, allowed: np.ndarray) -> np.ndarray:

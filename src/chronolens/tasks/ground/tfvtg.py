@@ -26,7 +26,7 @@ curve and the static phase on the raw one):
   ``i``, of ``dynamic_weight * dynamic(k) + static(k, j)``.
 
 Windows become seconds through the interval each sample stands for
-(``chronolens.tasks.ground.simple.sample_intervals``) and are clamped to ``[0, duration]``; greedy
+(``chronolens.timebase.intervals.sample_intervals``) and are clamped to ``[0, duration]``; greedy
 temporal NMS (``nms_iou``) keeps the top ones. Nothing caps the length of the video.
 """
 
@@ -42,10 +42,11 @@ import numpy as np
 
 from chronolens.tasks.ground.decompose import Relation, combine
 from chronolens.tasks.ground.nms import temporal_nms
-from chronolens.tasks.ground.simple import sample_intervals
 from chronolens.tasks.highlights import query_saliency
 from chronolens.tasks.results import GroundingResult
 from chronolens.timebase import Moment, clamp_span
+from chronolens.timebase.grid import CLIP_LENGTH
+from chronolens.timebase.intervals import sample_intervals, sample_step
 
 __all__ = [
     "DEFAULT_TOP_K",
@@ -57,7 +58,6 @@ __all__ = [
     "length_grid",
     "propose",
     "rise_starts",
-    "sample_interval",
     "tfvtg_finder",
 ]
 
@@ -97,7 +97,7 @@ class GroundingConfig:
     context_seconds: float | None = None  # "outside" is this far either side of a window (None: all)
     reference: str = "median"  # what the static phase is contrasted with, see REFERENCES
     nms_iou: float = 0.3  # temporal NMS: drop windows overlapping a kept one above this IoU (reference)
-    clip_length: float = 2.0  # seconds per saliency clip of the result (QVHighlights convention)
+    clip_length: float = CLIP_LENGTH  # seconds per saliency clip of the result (QVHighlights convention)
     length_prior: float = 1e-6  # added to a score per fraction of the video covered: ties go to longer
 
     @classmethod
@@ -192,16 +192,6 @@ class Proposals:
         return self.rise_start[transition], transition, transition + self.lengths[group]
 
 
-def sample_interval(timestamps: np.ndarray, duration: float) -> float:
-    """Typical seconds between samples: the median step, or the duration for a single sample."""
-    ts = np.asarray(timestamps, dtype=np.float64)
-    if ts.size >= 2:
-        step = float(np.median(np.diff(ts)))
-        if step > 0:
-            return step
-    return max(float(duration), 1e-9)
-
-
 def _to_samples(seconds: float, step: float) -> int:
     return math.floor(seconds / step + 1e-9)
 
@@ -288,7 +278,7 @@ def propose(
     """
     s = np.asarray(similarity, dtype=np.float64)
     t = s.shape[0]
-    step = sample_interval(timestamps, duration)
+    step = sample_step(timestamps, duration)
     g = gaussian_smooth(s, config.sigma_seconds / step, config.smooth_truncate)
     max_rise = None if config.max_rise_seconds is None else _to_samples(config.max_rise_seconds, step)
     first = rise_starts(g, config.rise_threshold, max_rise)  # (T,)

@@ -1,0 +1,61 @@
+"""Samples and the time they stand for: sample intervals, the sampling step, snapping.
+
+A sampled frame at ``t_i`` stands for the time up to halfway to its neighbours (the first from 0,
+the last to the end of the video): the true boundary of an event lies somewhere between the last
+sample outside it and the first inside, and the midpoint is the estimate with the smallest
+worst-case error. Every moment finder turns sample windows into seconds through
+:func:`sample_intervals`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chronolens.timebase.span import Span
+
+__all__ = ["sample_intervals", "sample_step", "snap_span"]
+
+
+def sample_intervals(timestamps: np.ndarray, duration: float) -> tuple[np.ndarray, np.ndarray]:
+    """The interval each sample stands for: halfway to its neighbours, the ends to 0 and ``duration``.
+
+    Args:
+        timestamps: ``(T,)`` increasing seconds.
+        duration: video duration in seconds.
+
+    Returns:
+        ``starts`` ``(T,)`` and ``ends`` ``(T,)`` in seconds.
+    """
+    ts = np.asarray(timestamps, dtype=np.float64)
+    mids = (ts[:-1] + ts[1:]) / 2.0
+    starts = np.concatenate([[0.0], mids])
+    ends = np.concatenate([mids, [max(float(duration), float(ts[-1]) if ts.size else 0.0)]])
+    return starts, ends
+
+
+def sample_step(timestamps: np.ndarray, duration: float) -> float:
+    """Typical seconds between samples: the median step, or the duration for a single sample."""
+    ts = np.asarray(timestamps, dtype=np.float64)
+    if ts.size >= 2:
+        step = float(np.median(np.diff(ts)))
+        if step > 0:
+            return step
+    return max(float(duration), 1e-9)
+
+
+def snap_span(span: Span, timestamps: np.ndarray) -> Span:
+    """Move both ends of ``span`` to the nearest sampled-frame time (the times a model saw).
+
+    Args:
+        span: a span in seconds.
+        timestamps: ``(T,)`` increasing sampled-frame times in seconds (T >= 1).
+
+    Returns:
+        The snapped span (``start <= end`` is kept: both ends move monotonically).
+    """
+    ts = np.asarray(timestamps, dtype=np.float64)
+    if ts.size == 0:
+        return span
+    start = float(ts[int(np.abs(ts - span.start).argmin())])
+    end = float(ts[int(np.abs(ts - span.end).argmin())])
+    return Span(start, max(start, end))
