@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import chronolens
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from decode import BENCH_DIR, default_video_path, make_benchmark_video, time_decode
@@ -40,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from chronolens.encoders import load_encoder
-    from chronolens.library import IngestConfig, Library
+    from chronolens.ingest import IngestConfig
+    from chronolens.library import Library
     from chronolens.video import FixedFps, read_frames
 
     video = make_benchmark_video(args.video or default_video_path(args.minutes), minutes=args.minutes)
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         Library.open(Path(tmp) / "lib", encoder=encoder) as library,
     ):
         t0 = time.perf_counter()
-        report = library.add([video], progress=False)
+        report = chronolens.index(library, [video], progress=False)
         index_s = time.perf_counter() - t0
     assert report.n_frames == len(frames), (report.n_frames, len(frames))
 

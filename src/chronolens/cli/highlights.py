@@ -21,12 +21,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute and print the highlights."""
-    from chronolens.cli.ground import load_video
-    from chronolens.tasks.highlights import HighlightConfig, highlights
+    import chronolens
 
-    emb, ts, duration, encoder = load_video(args)
-    text = encoder.encode_texts([args.query])[0] if args.query else None
-    result = highlights(emb, ts, duration, text_embedding=text, config=HighlightConfig(top_k=args.top_k))
+    result = chronolens.highlights(
+        args.video,
+        args.query,
+        library=args.library,
+        model=args.model,
+        config=chronolens.HighlightConfig(top_k=args.top_k),
+    )
     if args.json:
         print(json.dumps({"video": str(args.video), "query": args.query, **result.to_json()}))
         return 0

@@ -8,8 +8,6 @@ import sys
 
 HELP = "index video files and folders into a library (incremental: unchanged files are skipped)"
 
-DEFAULT_MODEL = "builtin:synth-clip"  # encoder used when a new library is created without --model
-
 
 def positive_float(text: str) -> float:
     """argparse type: a float > 0."""
@@ -36,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         default=None,
-        help=f"encoder name, see `chronolens models` (new library: default {DEFAULT_MODEL}; "
+        help="encoder name, see `chronolens models` (new library: default builtin:synth-clip; "
         "existing library: its own encoder)",
     )
     parser.add_argument(
@@ -47,14 +45,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Index the paths and print a summary."""
-    from chronolens.library import Library, default_library_path
-    from chronolens.video.sampling import FixedFps
+    import chronolens
+    from chronolens.encoders import DEFAULT_ENCODER
+    from chronolens.library import default_library_path
 
     root = args.library or default_library_path()
-    model = args.model if args.model is not None or Library.exists(root) else DEFAULT_MODEL
-    sampling = FixedFps(fps=args.fps) if args.fps is not None else None
-    with Library.open(root, model=model, sampling=sampling) as library:
-        report = library.add(args.paths, progress=not args.quiet)
+    model = args.model if args.model is not None or chronolens.Library.exists(root) else DEFAULT_ENCODER
+    sampling = chronolens.FixedFps(fps=args.fps) if args.fps is not None else None
+    with chronolens.Library.open(root, model=model, sampling=sampling) as library:
+        report = chronolens.index(library, args.paths, progress=not args.quiet)
     if args.json:
         print(json.dumps(report.to_json()))
         return 0

@@ -26,18 +26,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-k", type=positive_int, default=10, help="videos returned (default 10)")
     parser.add_argument("--moments", type=positive_int, default=3, help="moments per video (default 3)")
     parser.add_argument(
+        "--no-decompose",
+        dest="decompose",
+        action="store_false",
+        help="ground 'A then B' / 'A while B' as one query instead of splitting it (as `ground` does)",
+    )
+    parser.add_argument(
+        "--saliency", action="store_true", help="also return each hit's per-2 s-clip saliency of the query"
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
-        help='print {"query", "results": [{"video", "score", "duration", "moments": [[start, end, score]]}]}',
+        help='print {"query", "results": [{"video", "score", "duration", "moments": [[start, end, score]]'
+        '(, "saliency": [...])}]}',
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """Search and print the results."""
-    from chronolens.library import Library, default_library_path
+    import chronolens
+    from chronolens.library import default_library_path
 
-    with Library.open(args.library or default_library_path(), create=False) as library:
-        results = library.search(args.query, top_k=args.top_k, moments_per_video=args.moments)
+    results = chronolens.search(
+        args.library or default_library_path(),
+        args.query,
+        top_k=args.top_k,
+        moments_per_video=args.moments,
+        decompose=args.decompose,
+        saliency=args.saliency,
+    )
     if args.json:
         print(json.dumps({"query": args.query, "results": [r.to_json() for r in results]}))
         return 0

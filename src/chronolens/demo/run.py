@@ -18,7 +18,8 @@ import numpy as np
 
 from chronolens.demo.report import ReportItem, jpeg_bytes, write_report
 from chronolens.errors import ChronolensError
-from chronolens.library.results import SearchResult
+from chronolens.ingest import index
+from chronolens.tasks.search import SearchResult, search
 from chronolens.timebase import Moment, Span
 
 if TYPE_CHECKING:
@@ -194,13 +195,13 @@ def run_demo(
     result = DemoResult(report=root / "report.html", library=lib_dir)
     items: list[ReportItem] = []
     with _open_demo_library(lib_dir, cfg) as lib:
-        ingest = lib.add(paths, progress=progress)
+        ingest = index(lib, paths, progress=progress)
         summary = [
             f"library {lib_dir}: {ingest.to_json()}",
             f"model {cfg.model}; sampling {cfg.fps:g} fps",
         ]
         for query in demo_queries:
-            hits = lib.search(query.text, top_k=cfg.top_k, moments_per_video=cfg.moments_per_video)
+            hits = search(lib, query.text, top_k=cfg.top_k, moments_per_video=cfg.moments_per_video)
             rank = None
             if query.video is not None:
                 found = [str(Path(h.video).resolve()) for h in hits]

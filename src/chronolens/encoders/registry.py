@@ -16,6 +16,7 @@ from chronolens.encoders.base import Encoder
 from chronolens.errors import ModelNotFoundError, closest
 
 __all__ = [
+    "DEFAULT_ENCODER",
     "EncoderEntry",
     "LoadOptions",
     "SchemeSpec",
@@ -28,6 +29,9 @@ __all__ = [
 
 _SCHEME_PATTERN = re.compile(r"^([A-Za-z][A-Za-z0-9_+-]*):(.*)$")
 _EXAMPLE_NAME = "hf:openai/clip-vit-base-patch32"  # shown in remedies
+
+
+DEFAULT_ENCODER = "builtin:synth-clip"  # the encoder used when none is named: ships inside chronolens
 
 
 @dataclass(frozen=True, kw_only=True)

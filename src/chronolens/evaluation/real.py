@@ -21,6 +21,7 @@ import numpy as np
 from chronolens.encoders.registry import encoder_slug
 from chronolens.errors import ChronolensError
 from chronolens.evaluation.videos import require_videos, video_files
+from chronolens.ingest import index
 from chronolens.tasks.ground.tfvtg import DEFAULT_TOP_K, GroundingConfig, ground_query
 from chronolens.tasks.results import GroundingResult
 
@@ -119,7 +120,7 @@ def run_qvhighlights_bench(
     cfg = config or GroundingConfig()
     predictions = []
     with _open_library(videos, model, library_dir, fps) as lib:
-        lib.add(sorted({str(files[r.vid]) for r in records}), progress=progress)
+        index(lib, sorted({str(files[r.vid]) for r in records}), progress=progress)
         grounder = _Grounder(lib, cfg, composite)
         for r in records:
             result = grounder(files[r.vid], r.query, r.duration, top_k)
@@ -162,7 +163,7 @@ def run_charades_bench(
     cfg = config or GroundingConfig()
     predictions: list[dict[str, Any]] = []
     with _open_library(videos, model, library_dir, fps) as lib:
-        lib.add(sorted({str(files[r.vid]) for r in records}), progress=progress)
+        index(lib, sorted({str(files[r.vid]) for r in records}), progress=progress)
         durations = {Path(v.path).resolve(): v.duration for v in lib.videos()}
         grounder = _Grounder(lib, cfg, composite)
         for n, r in enumerate(records):

@@ -33,11 +33,13 @@ import numpy as np
 from chronolens.encoders.registry import encoder_slug
 from chronolens.errors import ChronolensError
 from chronolens.evaluation.baselines import BASELINES, BaselineConfig, baseline_prediction
+from chronolens.ingest import index
 from chronolens.metrics.grounding import evaluate_grounding
 from chronolens.metrics.qvhighlights import evaluate_qvhighlights
 from chronolens.metrics.retrieval import retrieval_metrics
 from chronolens.metrics.temporal import temporal_iou
 from chronolens.tasks.ground.decompose import Relation, combine, decompose
+from chronolens.tasks.search import search
 from chronolens.timebase import Moment
 from chronolens.timebase.grid import CLIP_LENGTH, clip_means
 
@@ -308,7 +310,7 @@ def run_synth_bench(
     }
 
     with Library.open(lib_dir, model=cfg.model, sampling=FixedFps(fps=cfg.fps)) as lib:
-        report_ingest = lib.add(list(path_of.values()), progress=progress)
+        report_ingest = index(lib, list(path_of.values()), progress=progress)
         logger.info("bench library %s: %s", lib_dir, report_ingest)
         id_of_path = {p: vid for vid, p in path_of.items()}
 
@@ -316,7 +318,7 @@ def run_synth_bench(
         pairs = read_retrieval_pairs(files["retrieval"])
         ranks = []
         for video_id, caption in pairs:
-            results = lib.search(caption, top_k=len(videos), moments_per_video=0)
+            results = search(lib, caption, top_k=len(videos), moments_per_video=0)
             order = [id_of_path.get(str(Path(r.video).resolve())) for r in results]
             ranks.append(order.index(video_id) if video_id in order else len(videos))
         rng = np.random.default_rng(cfg.seed)

@@ -1,1 +1,62 @@
-"""ingest."""
+"""Writing videos into a library: decode -> embed -> commit, one video at a time.
+
+``index(library, paths)`` is the one entry point (``chronolens index`` and ``chronolens.index``);
+``embed_file`` decodes and embeds one video the same way without storing anything (grounding a
+video that is not in a library). The library stores; this package is its only writer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from chronolens.ingest.local import VIDEO_EXTENSIONS, IngestConfig, discover, embed_file, ingest
+from chronolens.ingest.report import IngestReport
+from chronolens.library.library import Library
+
+__all__ = ["VIDEO_EXTENSIONS", "IngestConfig", "IngestReport", "discover", "embed_file", "index"]
+
+
+def index(
+    library: Library,
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    config: IngestConfig | None = None,
+    progress: bool = True,
+) -> IngestReport:
+    """Index video files and directories (recursed for video extensions) into ``library``.
+
+    Incremental: unchanged files are skipped, changed ones re-indexed, catalogued files under the
+    given paths that vanished are marked missing, undecodable ones recorded as failed. Each video
+    is committed on its own after its embeddings are on disk, so a kill loses at most the video
+    in flight.
+
+    Args:
+        library: an open, writable library.
+        paths: files and/or directories.
+        config: decode/embed batching settings (default ``IngestConfig()``).
+        progress: show a progress bar on stderr (drawn only when it is a terminal).
+
+    Returns:
+        What was indexed, skipped, failed and marked missing.
+
+    Raises:
+        LibraryError: the library is read-only or another process is indexing it.
+    """
+    paths = list(paths)
+    with library.writing() as (catalog, store):
+        report = ingest(
+            paths,
+            catalog=catalog,
+            store=store,
+            encoder=library.encoder,
+            sampling=library.sampling,
+            decode_size=library.manifest.decode_size,
+            config=config if config is not None else IngestConfig(),
+            progress=progress,
+        )
+        if report.indexed or report.missing or report.failed:
+            library.touch()
+        if library.uses_ann():
+            library.frame_index()  # build now so the first search is fast
+    return report

@@ -30,13 +30,14 @@ import numpy as np
 
 from chronolens.encoders.base import Encoder
 from chronolens.errors import ChronolensError, DecodeError
+from chronolens.ingest.report import IngestReport
 from chronolens.library.catalog import Catalog, VideoRecord
 from chronolens.library.hashing import content_hash
-from chronolens.library.results import IngestReport
 from chronolens.library.store import EmbeddingStore
+from chronolens.progress import progress_bar
 from chronolens.video.sampling import Sampling
 
-__all__ = ["VIDEO_EXTENSIONS", "IngestConfig", "discover", "ingest"]
+__all__ = ["VIDEO_EXTENSIONS", "IngestConfig", "discover", "embed_file", "ingest"]
 
 logger = logging.getLogger(__name__)
 
@@ -195,16 +196,12 @@ def _set_torch_threads(n: int | None) -> int | None:
 
 
 def _progress(total_seconds: float, n_videos: int, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(
+    return progress_bar(
         total=round(total_seconds, 1),
-        unit="s",
-        unit_scale=False,
         desc="indexing",
-        file=sys.stderr,
-        disable=not enabled or not sys.stderr.isatty(),
-        dynamic_ncols=True,
+        unit="s",
+        enabled=enabled,
+        unit_scale=False,
         bar_format=(
             "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f}s video [{elapsed}<{remaining}{postfix}]"
         ),
@@ -415,3 +412,45 @@ def _commit(
     if previous is not None:
         store.delete(previous)
     logger.debug("indexed %s (%d frames)", job.path, timestamps.shape[0])
+
+
+def embed_file(
+    path: str | os.PathLike[str],
+    *,
+    encoder: Encoder,
+    sampling: Sampling,
+    decode_size: int | None = None,
+    config: IngestConfig = IngestConfig(),
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Decode and embed one video as indexing would, writing nothing.
+
+    Args:
+        path: a video file.
+        encoder: the image encoder.
+        sampling: frame sampling policy.
+        decode_size: shorter side frames are resized to while decoding (default: the encoder's
+            input size).
+        config: batching settings.
+
+    Returns:
+        ``(embeddings (T, D) float32, timestamps (T,) float64 seconds, duration seconds)``.
+
+    Raises:
+        DecodeError: the file cannot be decoded or yields no frames.
+    """
+    from chronolens.video.reader import iter_frames, probe
+
+    info = probe(path)
+    size = encoder.image_size if decode_size is None else decode_size
+    embeddings, timestamps = [], []
+    for frames in iter_frames(path, sampling, size=size, batch_size=config.batch_size):
+        embeddings.append(encoder.encode_images(frames.images))  # (B, D)
+        timestamps.append(frames.timestamps)
+    if not timestamps:
+        raise DecodeError(path, "no frames were sampled")
+    ts = np.concatenate(timestamps)
+    return (
+        np.concatenate(embeddings).astype(np.float32, copy=False),
+        ts,
+        max(float(info.duration), float(ts[-1])),
+    )

@@ -1,4 +1,4 @@
-"""``Library``: the embedded on-disk video library (the public facade).
+"""``Library``: the embedded on-disk video library (storage only).
 
 A library is one directory::
 
@@ -8,11 +8,15 @@ A library is one directory::
     ann/                 the FAISS frame index, once the library is large enough
     lock                 held while a process writes (ingest)
 
-Example::
+The library stores and retrieves: videos' records, their frame embeddings and timestamps, and
+candidate videos for a query vector from the approximate frame index. It answers no questions:
+writing into it is ``chronolens.ingest``, asking it is ``chronolens.tasks`` (``search``)::
 
-    with Library.open("videos.chronolens", model="hf:openai/clip-vit-base-patch32") as lib:
-        lib.add(["~/videos"])
-        for hit in lib.search("a dog catches a frisbee"):
+    import chronolens
+
+    with chronolens.Library.open("videos.chronolens", model="hf:openai/clip-vit-base-patch32") as lib:
+        chronolens.index(lib, ["~/videos"])
+        for hit in chronolens.search(lib, "a dog catches a frisbee"):
             print(hit.video, hit.score, hit.moments[0])
 """
 
@@ -23,7 +27,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -31,14 +35,11 @@ import numpy as np
 
 from chronolens.encoders.base import Encoder
 from chronolens.errors import LibraryError, MissingDependencyError
-from chronolens.ingest.local import IngestConfig, ingest
 from chronolens.library.ann import AnnConfig, FrameIndex
 from chronolens.library.catalog import Catalog, VideoRecord
 from chronolens.library.manifest import Manifest, decoder_versions, read_manifest, write_manifest
-from chronolens.library.results import IngestReport, LibraryInfo, SearchResult
+from chronolens.library.results import LibraryInfo
 from chronolens.library.store import EmbeddingStore
-from chronolens.tasks.ground.tfvtg import ground
-from chronolens.tasks.retrieval import rank_videos
 from chronolens.video.sampling import FixedFps, Sampling, parse_sampling
 
 __all__ = ["DEFAULT_LIBRARY", "LIBRARY_ENV", "Library", "default_library_path"]
@@ -78,7 +79,6 @@ class Library:
         *,
         encoder: Encoder | None,
         ann: AnnConfig,
-        ingest_config: IngestConfig,
         read_only: bool = False,
     ) -> None:
         self.root = root
@@ -86,7 +86,6 @@ class Library:
         self.read_only = read_only
         self._encoder = encoder
         self._ann_config = ann
-        self._ingest_config = ingest_config
         self._catalog = Catalog(root / _CATALOG, read_only=read_only)
         self._store = EmbeddingStore(root / _EMBEDDINGS, read_only=read_only)
         self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -109,7 +108,6 @@ class Library:
         sampling: Sampling | None = None,
         encoder: Encoder | None = None,
         ann: AnnConfig | None = None,
-        ingest_config: IngestConfig | None = None,
         read_only: bool | None = None,
     ) -> Library:
         """Open the library at ``path``, creating it when absent (and ``create`` is true).
@@ -124,7 +122,6 @@ class Library:
             encoder: an already-loaded encoder to use instead of loading ``model`` by name (its
                 ``name`` is recorded in the manifest).
             ann: when and how to use the approximate frame index (default ``AnnConfig()``).
-            ingest_config: decode/embed batching settings (default ``IngestConfig()``).
             read_only: open an existing library without writing to it (searching works; indexing
                 raises ``LibraryError``; an approximate index missing on disk is built in memory).
                 ``None`` means read-only exactly when the library directory is not writable.
@@ -136,7 +133,6 @@ class Library:
         """
         root = Path(path).expanduser().absolute()
         ann = ann if ann is not None else AnnConfig()
-        ingest_config = ingest_config if ingest_config is not None else IngestConfig()
         if model is not None and encoder is not None and model != encoder.name:
             raise ValueError(f"model {model!r} and encoder.name {encoder.name!r} disagree")
         requested = model if model is not None else (encoder.name if encoder is not None else None)
@@ -152,9 +148,7 @@ class Library:
                 )
             if read_only is None:
                 read_only = not os.access(root, os.W_OK)
-            return cls(
-                root, manifest, encoder=encoder, ann=ann, ingest_config=ingest_config, read_only=read_only
-            )
+            return cls(root, manifest, encoder=encoder, ann=ann, read_only=read_only)
         if read_only:
             raise LibraryError(f"no chronolens library at {root} to open read-only")
         if not create:
@@ -189,7 +183,7 @@ class Library:
             created=now,
             updated=now,
         )
-        library = cls(root, manifest, encoder=encoder, ann=ann, ingest_config=ingest_config)
+        library = cls(root, manifest, encoder=encoder, ann=ann)
         # The manifest is written last: a directory without one is not (yet) a library.
         write_manifest(manifest_path, manifest)
         logger.info("created library %s (encoder %s, %s)", root, encoder.name, policy.spec)
@@ -213,7 +207,16 @@ class Library:
 
     # ------------------------------------------------------------------ writing
     @contextlib.contextmanager
-    def _write_lock(self) -> Iterator[None]:
+    def writing(self) -> Iterator[tuple[Catalog, EmbeddingStore]]:
+        """Hold the library's write lock and hand out its catalog and embedding store.
+
+        The one way to write into a library (``chronolens.ingest`` uses it). On leaving, the
+        manifest's ``updated`` time is refreshed when the catalog changed, and the approximate
+        frame index is brought up to date so that the first search after indexing is fast.
+
+        Raises:
+            LibraryError: the library is read-only, or another process is writing into it.
+        """
         import fcntl
 
         if self.read_only:
@@ -226,41 +229,14 @@ class Library:
                     f"another process is indexing library {self.root}; wait for it to finish"
                 ) from exc
             try:
-                yield
+                yield self._catalog, self._store
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
-    def add(self, paths: Iterable[str | os.PathLike[str]], *, progress: bool = True) -> IngestReport:
-        """Index video files and directories (recursed for video extensions) incrementally.
-
-        Unchanged files are skipped, changed ones re-indexed, catalogued files under the given
-        paths that vanished are marked missing, undecodable ones recorded as failed.
-
-        Args:
-            paths: files and/or directories.
-            progress: show a progress bar on stderr when it is a terminal.
-
-        Returns:
-            What was indexed, skipped, failed and marked missing.
-        """
-        paths = list(paths)
-        with self._write_lock():
-            report = ingest(
-                paths,
-                catalog=self._catalog,
-                store=self._store,
-                encoder=self.encoder,
-                sampling=self.sampling,
-                decode_size=self.manifest.decode_size,
-                config=self._ingest_config,
-                progress=progress,
-            )
-            if report.indexed or report.missing or report.failed:
-                self.manifest = self.manifest.touched()
-                write_manifest(self.root / _MANIFEST, self.manifest)
-            if self._use_ann():
-                self._frame_index()  # build now so the first search is fast
-        return report
+    def touch(self) -> None:
+        """Record in the manifest that the library's contents changed (its ``updated`` time)."""
+        self.manifest = self.manifest.touched()
+        write_manifest(self.root / _MANIFEST, self.manifest)
 
     # ------------------------------------------------------------------ reading
     def videos(self) -> list[VideoRecord]:
@@ -291,10 +267,19 @@ class Library:
         record = self.record(video)
         if record.status != "indexed" or record.embeddings is None:
             raise LibraryError(f"{record.path} is {record.status} in library {self.root}, not indexed")
-        embeddings, timestamps = self._load(record.id)
+        embeddings, timestamps = self.load(record.id)
         return embeddings.astype(np.float32, copy=False), timestamps
 
-    def _load(self, video_id: int) -> tuple[np.ndarray, np.ndarray]:
+    def indexed(self) -> dict[int, VideoRecord]:
+        """The searchable videos (indexed, with at least one frame) by catalog id."""
+        return {r.id: r for r in self._catalog.records("indexed") if r.n_frames > 0}
+
+    def load(self, video_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frame embeddings ``(T, D)`` and timestamps ``(T,)`` of a catalog id (cached in memory).
+
+        Raises:
+            LibraryError: the id has no embeddings.
+        """
         record = self._catalog.get_by_id(video_id)
         if record is None or record.embeddings is None:
             raise LibraryError(f"video id {video_id} has no embeddings in library {self.root}")
@@ -312,7 +297,8 @@ class Library:
     def _n_frames(self, records: list[VideoRecord]) -> int:
         return sum(r.n_frames for r in records)
 
-    def _use_ann(self) -> bool:
+    def uses_ann(self) -> bool:
+        """Whether the library is large enough to search through the approximate frame index."""
         return self._n_frames(self._catalog.records("indexed")) >= self._ann_config.min_frames
 
     def _fingerprint(self, records: list[VideoRecord]) -> str:
@@ -321,7 +307,7 @@ class Library:
             digest.update(f"{r.id}:{r.embeddings}:{r.n_frames};".encode())
         return digest.hexdigest()[:16]
 
-    def _frame_index(self) -> FrameIndex | None:
+    def frame_index(self) -> FrameIndex | None:
         """The FAISS frame index for the current catalog: cached, loaded from disk, or rebuilt.
 
         Returns ``None`` (exact search) when FAISS is not installed.
@@ -339,7 +325,7 @@ class Library:
 
                 def chunks() -> Iterator[tuple[int, np.ndarray]]:
                     for r in records:
-                        yield r.id, self._load(r.id)[0]
+                        yield r.id, self.load(r.id)[0]
 
                 index = FrameIndex.build(
                     chunks, dim=self.manifest.dim, n_total=self._n_frames(records), config=self._ann_config
@@ -358,45 +344,30 @@ class Library:
         self._ann_index = (fingerprint, index)
         return index
 
-    def search(self, query: str, *, top_k: int = 10, moments_per_video: int = 3) -> list[SearchResult]:
-        """Find the videos (and moments inside them) that best match a text query.
+    def candidates(self, query: np.ndarray, records: dict[int, VideoRecord] | None = None) -> list[int]:
+        """Videos worth scoring exactly for a query vector: ANN candidates, or every video.
+
+        Below ``AnnConfig.min_frames`` (or without FAISS) every searchable video is a candidate;
+        above it, the videos owning the query's ``candidate_frames`` nearest frames in the
+        approximate index.
 
         Args:
-            query: free text.
-            top_k: number of videos returned.
-            moments_per_video: best moments returned per video.
+            query: ``(D,)`` float32 L2-normalised query embedding.
+            records: the searchable videos (``indexed()``), when the caller already has them.
 
         Returns:
-            Up to ``top_k`` results, best first.
+            Catalog ids, in the order they were found.
         """
-        if top_k < 1:
-            raise ValueError(f"top_k must be >= 1, got {top_k}")
-        if moments_per_video < 0:
-            raise ValueError(f"moments_per_video must be >= 0, got {moments_per_video}")
-        records = {r.id: r for r in self._catalog.records("indexed") if r.n_frames > 0}
-        if not records:
-            return []
-        q = self.encoder.encode_texts([query])[0].astype(np.float32)  # (D,)
-        candidates: Iterable[int] = records
+        records = self.indexed() if records is None else records
         if self._n_frames(list(records.values())) >= self._ann_config.min_frames:
-            index = self._frame_index()
+            index = self.frame_index()
             if index is not None:
-                candidates = [
-                    v for v in index.candidate_videos(q, self._ann_config.candidate_frames) if v in records
+                return [
+                    v
+                    for v in index.candidate_videos(query, self._ann_config.candidate_frames)
+                    if v in records
                 ]
-        hits = rank_videos(q, candidates, self._load, top_k=top_k)
-        results = []
-        for hit in hits:
-            record = records[hit.video_id]
-            moments = (
-                list(ground(hit.similarity, hit.timestamps, record.duration, top_k=moments_per_video).windows)
-                if moments_per_video
-                else []
-            )
-            results.append(
-                SearchResult(video=record.path, score=hit.score, moments=moments, duration=record.duration)
-            )
-        return results
+        return list(records)
 
     def info(self) -> LibraryInfo:
         """A summary of the library (no encoder needed)."""

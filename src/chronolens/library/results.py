@@ -1,54 +1,10 @@
-"""Typed results of library operations: search hits, ingest reports, library summaries."""
+"""``LibraryInfo``: the summary of a library (what ``chronolens info`` prints)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from chronolens.timebase import Moment
-
-__all__ = ["IngestReport", "LibraryInfo", "SearchResult"]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SearchResult:
-    """One video matching a query, with its best moments."""
-
-    video: str  # absolute path of the video file
-    score: float  # pooled frame-query similarity (see chronolens.tasks.retrieval)
-    moments: list[Moment]  # best spans inside the video, best first
-    duration: float  # video duration in seconds
-
-    def to_json(self) -> dict[str, object]:
-        """``{"video", "score", "duration", "moments": [[start, end, score], ...]}``."""
-        return {
-            "video": self.video,
-            "score": self.score,
-            "duration": self.duration,
-            "moments": [m.as_list() for m in self.moments],
-        }
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class IngestReport:
-    """What one ``Library.add`` call did."""
-
-    indexed: list[str] = field(default_factory=list)  # newly indexed or re-indexed paths
-    unchanged: list[str] = field(default_factory=list)  # skipped: same size, mtime / content hash
-    failed: dict[str, str] = field(default_factory=dict)  # path -> one-line error
-    missing: list[str] = field(default_factory=list)  # catalogued paths that vanished, now "missing"
-    n_frames: int = 0  # frames embedded in this call
-    seconds: float = 0.0  # wall time of this call
-
-    def to_json(self) -> dict[str, object]:
-        """A JSON-serialisable summary."""
-        return {
-            "indexed": self.indexed,
-            "unchanged": self.unchanged,
-            "failed": self.failed,
-            "missing": self.missing,
-            "n_frames": self.n_frames,
-            "seconds": self.seconds,
-        }
+__all__ = ["LibraryInfo"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
