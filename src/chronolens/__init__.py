@@ -54,7 +54,7 @@ if TYPE_CHECKING:
         read_frames,
     )
 
-__version__ = "0.1.0"
+from chronolens.version import __version__
 
 # public name -> (module, attribute there)
 _EXPORTS: dict[str, tuple[str, str]] = {

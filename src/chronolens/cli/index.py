@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 HELP = "index video files and folders into a library (incremental: unchanged files are skipped)"
 
@@ -29,7 +30,7 @@ def add_library_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``chronolens index``."""
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="video files and/or folders")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="video files and/or folders")
     add_library_argument(parser)
     parser.add_argument(
         "--model",
@@ -40,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fps", type=positive_float, default=None, help="frames sampled per second (new library: default 1)"
     )
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="re-index an existing library with a new --model / --fps (or new weights): built beside it "
+        "from the videos it holds (plus any PATH), swapped in when complete; the old one stays searchable",
+    )
     parser.add_argument("--json", action="store_true", help="print the ingest report as one JSON object")
 
 
@@ -49,17 +56,26 @@ def run(args: argparse.Namespace) -> int:
     from chronolens.encoders import DEFAULT_ENCODER
     from chronolens.library import default_library_path
 
-    root = args.library or default_library_path()
-    model = args.model if args.model is not None or chronolens.Library.exists(root) else DEFAULT_ENCODER
+    from chronolens.errors import ChronolensError
+    from chronolens.ingest import rebuild
+
+    root = Path(args.library or default_library_path())
+    exists = chronolens.Library.exists(root)
+    if not args.paths and not (args.rebuild and exists):
+        raise ChronolensError("name at least one video file or folder to index (PATH ...)")
+    model = args.model if args.model is not None or exists else DEFAULT_ENCODER
     sampling = chronolens.FixedFps(fps=args.fps) if args.fps is not None else None
-    with chronolens.Library.open(root, model=model, sampling=sampling) as library:
-        report = chronolens.index(library, args.paths, progress=not args.quiet)
+    if args.rebuild and exists:
+        report = rebuild(root, model=model, sampling=sampling, paths=args.paths, progress=not args.quiet)
+    else:
+        with chronolens.Library.open(root, model=model, sampling=sampling) as library:
+            report = chronolens.index(library, args.paths, progress=not args.quiet)
     if args.json:
         print(json.dumps(report.to_json()))
         return 0
     print(
         f"indexed {len(report.indexed)}, unchanged {len(report.unchanged)}, failed {len(report.failed)}, "
-        f"missing {len(report.missing)} ({report.n_frames} frames, {report.seconds:.1f} s) -> {library.root}"
+        f"missing {len(report.missing)} ({report.n_frames} frames, {report.seconds:.1f} s) -> {root.absolute()}"
     )
     for path, error in report.failed.items():
         print(f"  failed: {path}: {error}", file=sys.stderr)

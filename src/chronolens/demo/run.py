@@ -139,16 +139,15 @@ def _thumbnails(path: str, moments: Sequence[Moment]) -> list[tuple[float, bytes
     return [(float(t), jpeg_bytes(img)) for t, img in zip(frames.timestamps, frames.images, strict=True)]
 
 
-def _open_demo_library(lib_dir: Path, cfg: DemoConfig) -> Library:
+def _open_demo_library(lib_dir: Path, cfg: DemoConfig, progress: bool) -> Library:
     """Open the demo's own library, rebuilding it when it was indexed with other weights.
 
     The demo's library is derived data inside the demo's working directory (the videos are
-    never touched), so after an upgrade of the built-in weights it is indexed again instead of
-    refused as a user's library would be.
+    never touched), so after an upgrade of the built-in weights it is re-indexed in place
+    (``chronolens.ingest.rebuild``) instead of refused as a user's library would be.
     """
-    import shutil
-
     from chronolens.errors import EncoderMismatchError
+    from chronolens.ingest import rebuild
     from chronolens.library import Library
     from chronolens.video.sampling import FixedFps
 
@@ -159,7 +158,7 @@ def _open_demo_library(lib_dir: Path, cfg: DemoConfig) -> Library:
     except EncoderMismatchError as exc:
         library.close()
         logger.warning("rebuilding the demo library %s: %s", lib_dir, exc)
-        shutil.rmtree(lib_dir)
+        rebuild(lib_dir, model=cfg.model, sampling=sampling, progress=progress)
         return Library.open(lib_dir, model=cfg.model, sampling=sampling)
     return library
 
@@ -194,7 +193,7 @@ def run_demo(
         lib_dir = root / "library-user"
     result = DemoResult(report=root / "report.html", library=lib_dir)
     items: list[ReportItem] = []
-    with _open_demo_library(lib_dir, cfg) as lib:
+    with _open_demo_library(lib_dir, cfg, progress) as lib:
         ingest = index(lib, paths, progress=progress)
         summary = [
             f"library {lib_dir}: {ingest.to_json()}",

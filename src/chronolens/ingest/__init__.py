@@ -1,6 +1,8 @@
 """Writing videos into a library: decode -> embed -> commit, one video at a time.
 
 ``index(library, paths)`` is the one entry point (``chronolens index`` and ``chronolens.index``);
+``rebuild(root, model=..., sampling=...)`` re-indexes a library into another encoder or sampling
+beside the old one and swaps it in whole (``chronolens index --rebuild``);
 ``embed_file`` decodes and embeds one video the same way without storing anything (grounding a
 video that is not in a library). The library stores; this package is its only writer.
 """
@@ -11,10 +13,11 @@ import os
 from collections.abc import Iterable
 
 from chronolens.ingest.local import VIDEO_EXTENSIONS, IngestConfig, discover, embed_file, ingest
+from chronolens.ingest.rebuild import rebuild
 from chronolens.ingest.report import IngestReport
 from chronolens.library.library import Library
 
-__all__ = ["VIDEO_EXTENSIONS", "IngestConfig", "IngestReport", "discover", "embed_file", "index"]
+__all__ = ["VIDEO_EXTENSIONS", "IngestConfig", "IngestReport", "discover", "embed_file", "index", "rebuild"]
 
 
 def index(

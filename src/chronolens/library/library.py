@@ -168,7 +168,7 @@ class Library:
         policy = sampling if sampling is not None else FixedFps(fps=1.0)
         root.mkdir(parents=True, exist_ok=True)
         pyav, ffmpeg = decoder_versions()
-        from chronolens import __version__
+        from chronolens.version import __version__
 
         now = time.time()
         manifest = Manifest(

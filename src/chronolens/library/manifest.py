@@ -56,7 +56,7 @@ class Manifest:
 
     def touched(self) -> Manifest:
         """A copy with ``updated`` set to now and the current software versions."""
-        from chronolens import __version__
+        from chronolens.version import __version__
 
         pyav, ffmpeg = decoder_versions()
         return replace(
@@ -76,12 +76,14 @@ class Manifest:
         if model is not None and model != self.encoder:
             raise EncoderMismatchError(
                 f"library {library} was built with encoder {self.encoder!r}, not {model!r}; "
-                f"use --model {self.encoder} (or omit it), or a new --library directory for {model!r}"
+                f"use --model {self.encoder} (or omit it), a new --library directory for {model!r}, or re-index "
+                f"this one with `chronolens index --rebuild --library {library} --model {model}`"
             )
         if sampling is not None and sampling != self.sampling:
             raise EncoderMismatchError(
                 f"library {library} samples frames as {self.sampling!r}, not {sampling!r}; "
-                f"omit the sampling option, or use a new --library directory"
+                f"omit the sampling option, use a new --library directory, or re-index this one with "
+                f"`chronolens index --rebuild --library {library}` and the new sampling option"
             )
 
     def check_encoder(self, *, name: str, dim: int, weights_sha256: str, library: Path) -> None:
@@ -98,8 +100,8 @@ class Manifest:
         if weights_sha256 != self.weights_sha256:
             raise EncoderMismatchError(
                 f"encoder {name!r} has weights sha256 {weights_sha256[:12]}... but library {library} was "
-                f"built with {self.weights_sha256[:12]}...; restore those weights, or re-index into a new "
-                f"--library directory"
+                f"built with {self.weights_sha256[:12]}...; restore those weights, or re-index it with "
+                f"`chronolens index --rebuild --library {library}`"
             )
 
 
