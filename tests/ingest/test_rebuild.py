@@ -51,22 +51,18 @@ def test_rebuild_changes_sampling_keeps_videos_and_leaves_no_sibling(tmp_path: P
 
 def test_rebuild_to_another_encoder_through_the_cli(tmp_path: Path, videos: Path) -> None:
     lib_dir = tmp_path / "lib"
-    assert (
-        main(["-q", "index", str(videos / "a.mkv"), "--library", str(lib_dir), "--model", "testcolor:a"]) == 0
-    )
+    lib = ["--library", str(lib_dir)]
+    assert main(["-q", "index", str(videos / "a.mkv"), *lib, "--model", "testcolor:a"]) == 0
     # Another encoder: refused without --rebuild, rebuilt with it (and b.mkv added on the way).
-    assert main(["-q", "index", str(videos), "--library", str(lib_dir), "--model", "testcolor:b"]) == 1
-    assert (
-        main(["-q", "index", str(videos), "--library", str(lib_dir), "--model", "testcolor:b", "--rebuild"])
-        == 0
-    )
+    assert main(["-q", "index", str(videos), *lib, "--model", "testcolor:b"]) == 1
+    assert main(["-q", "index", str(videos), *lib, "--model", "testcolor:b", "--rebuild"]) == 0
     with Library.open(lib_dir, create=False) as lib:
         assert lib.manifest.encoder == "testcolor:b"
         assert sorted(Path(r.path).name for r in lib.videos()) == ["a.mkv", "b.mkv"]
     # --rebuild of an existing library needs no PATH; plain index does.
-    assert main(["-q", "index", "--library", str(lib_dir), "--rebuild", "--fps", "2"]) == 0
+    assert main(["-q", "index", *lib, "--rebuild", "--fps", "2"]) == 0
     assert _frames(lib_dir) == {"a.mkv": 20, "b.mkv": 20}
-    assert main(["-q", "index", "--library", str(lib_dir)]) == 1
+    assert main(["-q", "index", *lib]) == 1
 
 
 def test_old_library_stays_searchable_while_rebuilding_and_after_a_failed_rebuild(
@@ -107,7 +103,7 @@ def test_fallback_swap_interrupted_between_renames_is_finished(tmp_path: Path, v
     rebuild(lib_dir, sampling=chronolens.FixedFps(fps=2.0), progress=False)
     # Simulate a kill after the first of the fallback's renames: the old library parked, the
     # complete new one still at the rebuild path, nothing under the name.
-    os.rename(lib_dir, rebuild_dir(lib_dir))
+    lib_dir.rename(rebuild_dir(lib_dir))
     (tmp_path / ".lib.old").mkdir()
     rebuild(lib_dir, progress=False)
     assert _frames(lib_dir) == {"a.mkv": 20, "b.mkv": 20}

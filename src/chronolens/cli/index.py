@@ -54,10 +54,9 @@ def run(args: argparse.Namespace) -> int:
     """Index the paths and print a summary."""
     import chronolens
     from chronolens.encoders import DEFAULT_ENCODER
-    from chronolens.library import default_library_path
-
     from chronolens.errors import ChronolensError
     from chronolens.ingest import rebuild
+    from chronolens.library import default_library_path
 
     root = Path(args.library or default_library_path())
     exists = chronolens.Library.exists(root)
@@ -75,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(
         f"indexed {len(report.indexed)}, unchanged {len(report.unchanged)}, failed {len(report.failed)}, "
-        f"missing {len(report.missing)} ({report.n_frames} frames, {report.seconds:.1f} s) -> {root.absolute()}"
+        f"missing {len(report.missing)} ({report.n_frames} frames, {report.seconds:.1f} s) "
+        f"-> {root.absolute()}"
     )
     for path, error in report.failed.items():
         print(f"  failed: {path}: {error}", file=sys.stderr)

@@ -57,9 +57,9 @@ def _swap(a: Path, b: Path) -> None:
                 return
             logger.debug("renameat2 failed (errno %d); swapping by renames", ctypes.get_errno())
     parked = a.parent / f".{a.name}.old"
-    os.rename(a, parked)
-    os.rename(b, a)
-    os.rename(parked, b)
+    a.rename(parked)
+    b.rename(a)
+    parked.rename(b)
 
 
 def _finish_swap(root: Path) -> None:
@@ -68,7 +68,7 @@ def _finish_swap(root: Path) -> None:
     if not parked.exists():
         return
     if not root.exists() and target.exists():  # killed after parking the old library
-        os.rename(target, root)
+        target.rename(root)
     logger.info("finishing an interrupted rebuild of %s", root)
     shutil.rmtree(parked)
 

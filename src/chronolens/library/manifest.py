@@ -76,8 +76,8 @@ class Manifest:
         if model is not None and model != self.encoder:
             raise EncoderMismatchError(
                 f"library {library} was built with encoder {self.encoder!r}, not {model!r}; "
-                f"use --model {self.encoder} (or omit it), a new --library directory for {model!r}, or re-index "
-                f"this one with `chronolens index --rebuild --library {library} --model {model}`"
+                f"use --model {self.encoder} (or omit it), a new --library directory for {model!r}, "
+                f"or re-index this one with `chronolens index --rebuild --library {library} --model {model}`"
             )
         if sampling is not None and sampling != self.sampling:
             raise EncoderMismatchError(
