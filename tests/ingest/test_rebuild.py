@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -51,18 +50,18 @@ def test_rebuild_changes_sampling_keeps_videos_and_leaves_no_sibling(tmp_path: P
 
 def test_rebuild_to_another_encoder_through_the_cli(tmp_path: Path, videos: Path) -> None:
     lib_dir = tmp_path / "lib"
-    lib = ["--library", str(lib_dir)]
-    assert main(["-q", "index", str(videos / "a.mkv"), *lib, "--model", "testcolor:a"]) == 0
+    at = ["--library", str(lib_dir)]
+    assert main(["-q", "index", str(videos / "a.mkv"), *at, "--model", "testcolor:a"]) == 0
     # Another encoder: refused without --rebuild, rebuilt with it (and b.mkv added on the way).
-    assert main(["-q", "index", str(videos), *lib, "--model", "testcolor:b"]) == 1
-    assert main(["-q", "index", str(videos), *lib, "--model", "testcolor:b", "--rebuild"]) == 0
+    assert main(["-q", "index", str(videos), *at, "--model", "testcolor:b"]) == 1
+    assert main(["-q", "index", str(videos), *at, "--model", "testcolor:b", "--rebuild"]) == 0
     with Library.open(lib_dir, create=False) as lib:
         assert lib.manifest.encoder == "testcolor:b"
         assert sorted(Path(r.path).name for r in lib.videos()) == ["a.mkv", "b.mkv"]
     # --rebuild of an existing library needs no PATH; plain index does.
-    assert main(["-q", "index", *lib, "--rebuild", "--fps", "2"]) == 0
+    assert main(["-q", "index", *at, "--rebuild", "--fps", "2"]) == 0
     assert _frames(lib_dir) == {"a.mkv": 20, "b.mkv": 20}
-    assert main(["-q", "index", *lib]) == 1
+    assert main(["-q", "index", *at]) == 1
 
 
 def test_old_library_stays_searchable_while_rebuilding_and_after_a_failed_rebuild(
