@@ -18,6 +18,7 @@ __all__ = [
     "LibraryError",
     "MissingDependencyError",
     "ModelNotFoundError",
+    "UsageError",
     "closest",
     "did_you_mean",
 ]
@@ -55,6 +56,10 @@ class FormatError(ChronolensError):
 
     The message names the file, the record (line number or key) and the problem.
     """
+
+
+class UsageError(ChronolensError):
+    """The command line asks for something no run can do (the CLI exits 2, as argparse does)."""
 
 
 class MissingDependencyError(ChronolensError):

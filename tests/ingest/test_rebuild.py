@@ -58,10 +58,10 @@ def test_rebuild_to_another_encoder_through_the_cli(tmp_path: Path, videos: Path
     with Library.open(lib_dir, create=False) as lib:
         assert lib.manifest.encoder == "testcolor:b"
         assert sorted(Path(r.path).name for r in lib.videos()) == ["a.mkv", "b.mkv"]
-    # --rebuild of an existing library needs no PATH; plain index does.
+    # --rebuild of an existing library needs no PATH; plain index does (usage error, exit 2).
     assert main(["-q", "index", *at, "--rebuild", "--fps", "2"]) == 0
     assert _frames(lib_dir) == {"a.mkv": 20, "b.mkv": 20}
-    assert main(["-q", "index", *at]) == 1
+    assert main(["-q", "index", *at]) == 2  # a usage error, as argparse reports one
 
 
 def test_old_library_stays_searchable_while_rebuilding_and_after_a_failed_rebuild(

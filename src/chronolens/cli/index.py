@@ -54,14 +54,14 @@ def run(args: argparse.Namespace) -> int:
     """Index the paths and print a summary."""
     import chronolens
     from chronolens.encoders import DEFAULT_ENCODER
-    from chronolens.errors import ChronolensError
+    from chronolens.errors import UsageError
     from chronolens.ingest import rebuild
     from chronolens.library import default_library_path
 
     root = Path(args.library or default_library_path())
     exists = chronolens.Library.exists(root)
     if not args.paths and not (args.rebuild and exists):
-        raise ChronolensError("name at least one video file or folder to index (PATH ...)")
+        raise UsageError("name at least one video file or folder to index (PATH ...)")
     model = args.model if args.model is not None or exists else DEFAULT_ENCODER
     sampling = chronolens.FixedFps(fps=args.fps) if args.fps is not None else None
     if args.rebuild and exists:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from chronolens.errors import ChronolensError
+from chronolens.errors import ChronolensError, UsageError
 
 __all__ = ["entry", "main"]
 
@@ -102,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.verbose, args.quiet)
     try:
         return int(modules[args.command].run(args))
+    except UsageError as exc:
+        print(f"chronolens {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ChronolensError as exc:
         print(f"chronolens: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

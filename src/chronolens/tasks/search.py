@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chronolens.library.library import Library
+from chronolens.tasks.ground.decompose import Relation
 from chronolens.tasks.ground.decompose import decompose as split_query
 from chronolens.tasks.ground.tfvtg import GroundingConfig, ground, ground_query
 from chronolens.tasks.results import GroundingResult
@@ -106,9 +107,8 @@ def search(
         found = None
         if moments_per_video or saliency:
             if composite and parts is not None:
-                relation = parts.relation if parts.relation != "single" else "sequential"
                 found = _ground_parts(
-                    library, hit, embedded[1:], relation, record.duration, moments_per_video, config
+                    library, hit, embedded[1:], parts.relation, record.duration, moments_per_video, config
                 )
             else:
                 found = ground(
@@ -135,7 +135,7 @@ def _ground_parts(
     library: Library,
     hit: VideoHit,
     parts: np.ndarray,
-    relation: str,
+    relation: Relation,
     duration: float,
     top_k: int,
     config: GroundingConfig | None,
@@ -149,5 +149,5 @@ def _ground_parts(
         parts,
         relation=relation,
         config=config,
-        top_k=max(top_k, 1),  # type: ignore[arg-type]
+        top_k=max(top_k, 1),
     )

@@ -125,7 +125,7 @@ def ground_video(
     )
     parts = split_query(query) if decompose else None
     texts = parts.parts if parts is not None else [query]
-    relation = parts.relation if parts is not None and parts.relation != "single" else "sequential"
+    relation = parts.relation if parts is not None else "single"  # "single": one part, no combining
     text = source.encoder.encode_texts(texts)  # (P, D)
     return ground_query(
         source.embeddings,
