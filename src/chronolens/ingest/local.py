@@ -235,8 +235,6 @@ def ingest(
     Returns:
         What was indexed, skipped, failed and marked missing.
     """
-    from chronolens.video.reader import probe
-
     started = time.perf_counter()
     files, roots = discover(paths)
     store.remove_orphans(catalog.referenced_embeddings())
@@ -244,6 +242,43 @@ def ingest(
     for root in roots:
         if not root.exists() and catalog.get(str(root)) is None:
             raise ChronolensError(f"no such file or directory: {root}")
+    missing = _mark_missing(catalog, files, roots)
+    failed: dict[str, str] = {}
+    jobs, unchanged = _plan(files, catalog, store.names(), failed)
+
+    indexed, n_frames = _embed_jobs(
+        jobs,
+        catalog=catalog,
+        store=store,
+        encoder=encoder,
+        sampling=sampling,
+        decode_size=decode_size,
+        config=config,
+        progress=progress,
+        failed=failed,
+    )
+    report = IngestReport(
+        indexed=indexed,
+        unchanged=unchanged,
+        failed=failed,
+        missing=missing,
+        n_frames=n_frames,
+        seconds=time.perf_counter() - started,
+    )
+    logger.info(
+        "indexed %d, unchanged %d, failed %d, missing %d (%d frames, %.1f s)",
+        len(indexed),
+        len(unchanged),
+        len(failed),
+        len(missing),
+        n_frames,
+        report.seconds,
+    )
+    return report
+
+
+def _mark_missing(catalog: Catalog, files: list[Path], roots: list[Path]) -> list[str]:
+    """Mark catalogued videos under ``roots`` whose files vanished; return their paths."""
     missing = []
     present = {str(f) for f in files}
     for known in catalog.records():
@@ -253,10 +288,16 @@ def ingest(
         if not known_path.exists():
             catalog.set_status(known.path, "missing")
             missing.append(known.path)
+    return missing
 
-    stored = store.names()
+
+def _plan(
+    files: list[Path], catalog: Catalog, stored: set[str], failed: dict[str, str]
+) -> tuple[list[_Job], list[str]]:
+    """Split ``files`` into jobs to embed and unchanged paths; unreadable ones go to ``failed``."""
+    from chronolens.video.reader import probe
+
     unchanged: list[str] = []
-    failed: dict[str, str] = {}
     jobs: list[_Job] = []
     for file in files:
         path = str(file)
@@ -288,36 +329,7 @@ def ingest(
             logger.warning("%s", exc)
             continue
         jobs.append(_Job(path, stat.st_size, stat.st_mtime_ns, digest, info))
-
-    indexed, n_frames = _embed_jobs(
-        jobs,
-        catalog=catalog,
-        store=store,
-        encoder=encoder,
-        sampling=sampling,
-        decode_size=decode_size,
-        config=config,
-        progress=progress,
-        failed=failed,
-    )
-    report = IngestReport(
-        indexed=indexed,
-        unchanged=unchanged,
-        failed=failed,
-        missing=missing,
-        n_frames=n_frames,
-        seconds=time.perf_counter() - started,
-    )
-    logger.info(
-        "indexed %d, unchanged %d, failed %d, missing %d (%d frames, %.1f s)",
-        len(indexed),
-        len(unchanged),
-        len(failed),
-        len(missing),
-        n_frames,
-        report.seconds,
-    )
-    return report
+    return jobs, unchanged
 
 
 def _embed_jobs(

@@ -453,6 +453,8 @@ def evaluate_qvhighlights(
     Raises:
         FormatError: malformed records or mismatched qids.
     """
+    # One function on purpose: it follows the reference's eval_submission step by step (checks,
+    # length buckets, moment metrics, highlight metrics, brief dict) so the two read side by side.
     labels = _Labels(
         pred_file=pred_file,
         gt_file=gt_file,

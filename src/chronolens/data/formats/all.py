@@ -89,6 +89,8 @@ def write_all(
     clip_length: float,
 ) -> list[Path]:
     """Write every format for every split present in ``videos``; returns the files written."""
+    # One function on purpose: every format is built from the same per-video draws in one order
+    # (the rng below); split up, that order would be spread over helpers that must not reorder it.
     written: list[Path] = []
     qid = 0
     for split in SPLITS:
