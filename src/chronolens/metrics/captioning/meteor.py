@@ -14,10 +14,19 @@ calls over it. The only difference on the wire is that a call's SCORE lines are 
 go and their answers read afterwards (pipelined) instead of one round trip each; the jar answers
 every line independently and in order, so the scores are identical.
 
+An empty hypothesis (``''``, or one that is empty once ``|||`` is removed) is sent as it is, as
+pycocoevalcap sends it: the line ends in ``||| `` and the jar answers it like any other, with
+statistics that score that id 0.0 while its reference lengths still count in the corpus score.
+On the three-id corpus of ``tests/metrics/captioning/test_meteor_empty_hypothesis.py`` with one
+``''`` hypothesis, pycocoevalcap 1.2 and this module both give per id 0.8909, 0.0, 0.7372 and
+corpus 0.5229 (0.8375 without that id). Earlier versions of this module refused such corpora
+(claiming the jar hangs on them; the jar does not); the reference scores them, so this one does.
+
 METEOR is never a hard dependency: when ``java`` is not on PATH or no jar is found,
 :func:`get_meteor_scorer` and :func:`meteor` return None and :func:`meteor_unavailable_reason`
 says why. The jar is looked up in ``$CHRONOLENS_METEOR_JAR`` and then in an installed
-``pycocoevalcap`` package.
+``pycocoevalcap`` package, which ships it with its ``data/`` directory:
+``pip install 'chronolens[meteor]'`` installs it (Java itself is not a Python package).
 """
 
 from __future__ import annotations
@@ -36,10 +45,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from chronolens.errors import ChronolensError
+from chronolens.errors import ChronolensError, MissingDependencyError
 from chronolens.metrics.captioning.ngrams import check_inputs
 
 __all__ = [
+    "METEOR_EXTRA",
     "METEOR_JAR_ENV",
     "METEOR_STARTUP_TIMEOUT_S",
     "METEOR_TIMEOUT_S",
@@ -60,6 +70,8 @@ METEOR_JAVA_HEAP = "-Xmx2G"  # JVM heap, pycocoevalcap's setting
 METEOR_STDERR_LINES = 20  # last stderr lines of the jar kept for error messages
 METEOR_RESTARTS = 1  # a call whose process died is retried this many times on a fresh process
 _JAR_NAME = "meteor-1.5.jar"
+METEOR_EXTRA = "meteor"  # the chronolens extra that installs pycocoevalcap (and so the jar)
+_INSTALL_HINT = f"set {METEOR_JAR_ENV} or pip install 'chronolens[{METEOR_EXTRA}]'"
 _READER_JOIN_S = 5.0  # wait for the reader threads of a killed process to see end of file
 _END_OF_STREAM = b""  # put on the answer queue when the jar's stdout closes
 
@@ -90,7 +102,7 @@ def meteor_unavailable_reason() -> str | None:
     if shutil.which("java") is None:
         return "METEOR skipped: java not found on PATH"
     if find_meteor_jar() is None:
-        return f"METEOR skipped: {_JAR_NAME} not found (set {METEOR_JAR_ENV} or pip install pycocoevalcap)"
+        return f"METEOR skipped: {_JAR_NAME} not found ({_INSTALL_HINT})"
     return None
 
 
@@ -251,14 +263,15 @@ class MeteorScorer:
         """A scorer for the official jar (``find_meteor_jar()`` by default) run by ``java`` on PATH.
 
         Raises:
-            ChronolensError: when java or the jar is not available.
+            ChronolensError: when java is not on PATH or ``jar`` is not a file.
+            MissingDependencyError: when no jar is given and none is found (names the extra).
         """
         java = shutil.which("java")
         if java is None:
             raise ChronolensError("METEOR unavailable: java not found on PATH")
         path = Path(jar) if jar is not None else find_meteor_jar()
         if path is None:
-            raise ChronolensError(f"METEOR unavailable: {_JAR_NAME} not found (set {METEOR_JAR_ENV})")
+            raise MissingDependencyError(f"METEOR unavailable: {_JAR_NAME} not found ({_INSTALL_HINT})")
         if not path.is_file():
             raise ChronolensError(f"METEOR unavailable: {path} is not a file")
         path = path.resolve()
@@ -313,6 +326,7 @@ class MeteorScorer:
         Args:
             gts: id -> tokenised reference captions (at least one id).
             res: id -> a one-element list holding the tokenised hypothesis; same ids as ``gts``.
+                A hypothesis may be empty: that id scores 0.0, as in pycocoevalcap.
             timeout_s: longest wait for one answer line; the scorer's ``timeout_s`` by default.
 
         Returns:
@@ -320,17 +334,12 @@ class MeteorScorer:
 
         Raises:
             ValueError: when the inputs break the scorer contract (or there are no ids).
-            ChronolensError: when a hypothesis is empty (the jar hangs on it), the jar cannot be
-                started, dies twice, stops answering, or answers something that is not a number.
+            ChronolensError: when the jar cannot be started, dies twice, stops answering, or
+                answers something that is not a number.
         """
         check_inputs(gts, res)
         if not gts:
             raise ValueError("gts: METEOR needs at least one id")
-        for key, hyps in res.items():
-            if not hyps[0].strip():
-                raise ChronolensError(
-                    f"METEOR: hypothesis of id {key!r} is empty (the METEOR jar cannot score it)"
-                )
         requests = [_score_line(refs, res[key][0]) for key, refs in gts.items()]
         wait = self.timeout_s if timeout_s is None else timeout_s
         with self._lock:
@@ -443,6 +452,7 @@ def meteor(
     Args:
         gts: id -> tokenised reference captions.
         res: id -> a one-element list holding the tokenised hypothesis; same ids as ``gts``.
+            An empty hypothesis scores 0.0 and still counts in the corpus score (pycocoevalcap).
         timeout_s: longest wait for any single answer of the jar.
 
     Returns:
@@ -451,8 +461,7 @@ def meteor(
 
     Raises:
         ValueError: when the inputs break the scorer contract.
-        ChronolensError: when the jar starts but fails or stops answering (e.g. it is known to
-            hang on an empty hypothesis; empty hypotheses are rejected up front for that reason).
+        ChronolensError: when the jar starts but fails or stops answering.
     """
     check_inputs(gts, res)
     scorer = get_meteor_scorer()
