@@ -5,9 +5,10 @@
    to the naive baseline measured in the same run: scoring *every* (i, j) pair of the static score
    (mean inside minus mean outside) by prefix sums in row blocks, no transition search, then its
    argmax. The baseline is skipped where it needs more than ``--naive-max-pairs`` pairs.
-2. Quality: ``run_synth_bench`` on a synthetic split with finders {"simple": the core loop's
-   ``find_moments``, "grounder": ``tfvtg_finder`` (default settings)}; runs only when
-   ``builtin:synth-clip``'s weights exist (``--data`` / ``--split`` choose the dataset).
+2. Quality: ``run_synth_bench`` on a synthetic split with the registered finders "simple"
+   (``find_moments``) and "grounder" (``ground``, default settings) from
+   ``chronolens.tasks.ground.finders``; runs only when ``builtin:synth-clip``'s weights exist
+   (``--data`` / ``--split`` choose the dataset).
 
 Usage::
 
@@ -86,8 +87,7 @@ def latency(repeats: int, naive_max_pairs: int) -> None:
 def quality(data: str, split: str) -> None:
     """Print run_synth_bench's moment tables for the simple finder and the TFVTG grounder."""
     from chronolens.evaluation.synth import SynthBenchConfig, format_report, run_synth_bench
-    from chronolens.tasks.ground.simple import find_moments
-    from chronolens.tasks.ground.tfvtg import tfvtg_finder
+    from chronolens.tasks.ground.finders import get_finder
 
     weights = (
         Path(__file__).resolve().parents[1] / "src/chronolens/encoders/weights/synth-clip/model.safetensors"
@@ -98,7 +98,7 @@ def quality(data: str, split: str) -> None:
     report = run_synth_bench(
         data,
         config=SynthBenchConfig(split=split),
-        finders={"simple": lambda s, t, d, k: find_moments(s, t, d, top_k=k), "grounder": tfvtg_finder},
+        finders={name: get_finder(name) for name in ("simple", "grounder")},
     )
     print(format_report(report))
 

@@ -186,4 +186,6 @@ def test_cli_synth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert summary["videos"] == 2 and summary["splits"]["test"] == 2
     ds = load_synth(out)
     assert all(v.fps == 5.0 and v.split == "test" for v in ds.videos)
-    assert main(["synth", str(out), "--min-duration", "9", "--max-duration", "3"]) == 2
+    capsys.readouterr()
+    assert main(["synth", str(out), "--min-duration", "9", "--max-duration", "3"]) == 1  # a user error
+    assert capsys.readouterr().err.startswith("chronolens: error: SynthConfig.min_duration")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -297,3 +299,27 @@ def test_long_video_plan_covers_its_length_with_at_most_two_concurrent_events() 
     for event in video.events:
         concurrent = [e for e in video.events if e.start <= event.start < e.end]
         assert len(concurrent) <= 2
+
+
+def test_split_names_live_in_one_light_module() -> None:
+    from chronolens.cli.main import build_parser
+    from chronolens.data.split_names import SPLIT_CHOICES, SPLITS
+    from chronolens.data.synth.events import SPLIT_CODES
+
+    assert SPLITS == ("train", "val", "test", "compositional")
+    assert SPLIT_CHOICES[:-1] == SPLITS and SPLIT_CHOICES[-1] == "all"
+    assert set(SPLIT_CODES) == set(SPLITS)
+    assert [SynthConfig(split=s).split for s in SPLIT_CHOICES] == list(SPLIT_CHOICES)  # all valid
+    parser, _ = build_parser()
+    for argv in (["synth", "out"], ["bench", "synth"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args([*argv, "--split", "nope"])
+    # --help builds every parser: the split names must not pull in the generator.
+    code = (
+        "import sys, chronolens.data.split_names; print(sorted(m for m in sys.modules if 'chronolens.' in m))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert (
+        out.strip()
+        == "['chronolens.data', 'chronolens.data.split_names', 'chronolens.errors', 'chronolens.version']"
+    )

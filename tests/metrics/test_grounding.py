@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from chronolens.errors import FormatError
-from chronolens.metrics.grounding import evaluate_answers, evaluate_files, evaluate_grounding
+from chronolens.metrics.grounding import (
+    evaluate_answers,
+    evaluate_files,
+    evaluate_grounding,
+    evaluate_top_windows,
+)
+from chronolens.metrics.temporal import recall_at_k, temporal_iou
 from chronolens.timebase import Span
 from chronolens.timebase.text import parse_span
 
@@ -153,3 +159,54 @@ def test_unparsed_count_zero_in_miou_vectorised() -> None:
     assert got["parse_failures"] == 10
     assert got["mIoU"] == pytest.approx(40 * 0.6 / 50 * 100)
     assert got["R1@0.5"] == 80.0 and got["R1@0.7"] == 0.0
+
+
+def _old_charades_bench_scores(
+    predictions: list[list[list[float]]], gts: list[list[float]]
+) -> dict[str, float]:
+    """The Charades-STA scoring ``evaluation/real.py`` wrote out itself before it called metrics."""
+    preds = [np.asarray(p, dtype=np.float64).reshape(-1, 3) for p in predictions]
+    gt = [np.asarray([g], dtype=np.float64) for g in gts]
+    recall = recall_at_k(preds, gt, k=1, iou_thresholds=(0.3, 0.5, 0.7))
+    ious = [
+        float(np.nan_to_num(temporal_iou(p[:1], g)).max()) if len(p) else 0.0
+        for p, g in zip(preds, gt, strict=True)
+    ]
+    out = {f"R1@{m}": 100.0 * v for m, v in recall.items()}
+    out["mIoU"] = 100.0 * float(np.mean(ious))
+    return out
+
+
+def test_top_windows_hand_computed() -> None:
+    predictions = [
+        [[0.0, 10.0, 0.9], [20.0, 30.0, 0.1]],  # top window IoU 10/10 = 1
+        [[5.0, 15.0, 0.5]],  # vs [0, 10]: 5 / 15
+        [],  # no window: a miss, IoU 0
+        [[4.0, 4.0, 0.2]],  # zero-length vs zero-length gt: NaN -> 0
+    ]
+    gts = [[[0.0, 10.0]], [[0.0, 10.0]], [[1.0, 2.0]], [[4.0, 4.0]]]
+    got = evaluate_top_windows(predictions, gts)
+    assert got == {
+        "R1@0.3": 100.0 * 0.5,
+        "R1@0.5": 100.0 * 0.25,
+        "R1@0.7": 100.0 * 0.25,
+        "mIoU": 100.0 * float(np.mean([1.0, 5 / 15, 0.0, 0.0])),
+    }
+    # The best-matching of several ground-truth windows counts; only the top prediction does.
+    two = evaluate_top_windows([[[0.0, 2.0], [10.0, 12.0]]], [[[10.0, 12.0], [0.0, 4.0]]])
+    assert two["mIoU"] == pytest.approx(50.0) and two["R1@0.3"] == 100.0 and two["R1@0.7"] == 0.0
+
+
+def test_top_windows_byte_identical_to_the_old_charades_bench() -> None:
+    rng = np.random.default_rng(15)
+    predictions, gts = [], []
+    for q in range(301):
+        starts = rng.uniform(0, 30, size=q % 5)
+        windows = [[float(s), float(s + rng.uniform(0, 10)), float(rng.random())] for s in starts]
+        predictions.append(windows)
+        start = float(rng.uniform(0, 30))
+        gts.append([start, start + float(rng.choice([0.0, rng.uniform(0.5, 8)]))])
+    new = evaluate_top_windows(predictions, [[g] for g in gts])
+    assert json.dumps(new) == json.dumps(_old_charades_bench_scores(predictions, gts))
+    with pytest.raises(ValueError, match="empty"):
+        evaluate_top_windows([], [])

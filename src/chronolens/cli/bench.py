@@ -6,15 +6,12 @@ import argparse
 import json
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from chronolens.cli.search import positive_int
-
-# The synthetic splits (chronolens.data.synth.scene.SPLITS, kept literal so that --help does not
-# import the generator package: ~45 ms on a ~175 ms CLI import).
-SPLITS = ("train", "val", "test", "compositional")
+from chronolens.data.split_names import SPLITS  # imports nothing: --help stays cheap
+from chronolens.progress import show_progress  # the one rule, applied here too: some runners draw own bars
 
 HELP = "run chronolens end to end on a benchmark and print its scores next to baselines"
 
@@ -26,11 +23,6 @@ DEFAULT_BENCH_VIDEOS = 100  # gallery size rendered when no --data is given
 def _cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "chronolens" / "bench-synth"
-
-
-def _show_progress(args: argparse.Namespace) -> bool:
-    """Progress bars unless ``-q``, and only on a terminal."""
-    return not getattr(args, "quiet", False) and sys.stderr.isatty()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,10 +64,9 @@ def run(args: argparse.Namespace) -> int:
     if args.benchmark != "synth":
         return _run_real(args)
     from chronolens.evaluation.synth import SynthBenchConfig, format_report, run_synth_bench
-    from chronolens.tasks.ground.simple import find_moments
-    from chronolens.tasks.ground.tfvtg import GroundingConfig, ground, tfvtg_finder
+    from chronolens.tasks.ground.finders import get_finder, list_finders
 
-    progress = _show_progress(args)
+    progress = show_progress(not args.quiet)
     data = args.data
     if data is None:
         from chronolens.data.synth import SynthConfig, generate
@@ -87,12 +78,8 @@ def run(args: argparse.Namespace) -> int:
                 data, SynthConfig(videos=args.videos, seed=args.seed, split=args.split), progress=progress
             )
     config = SynthBenchConfig(split=args.split, model=args.model, fps=args.fps, seed=args.seed)
-    paper = GroundingConfig.tfvtg()
-    finders = {
-        "grounder": tfvtg_finder,  # chronolens' default grounder (balanced static contrast)
-        "tfvtg-paper": lambda s, t, d, k: list(ground(s, t, d, config=paper, top_k=k).windows),
-        "simple": lambda s, t, d, k: find_moments(s, t, d, top_k=k),  # the core loop's first method
-    }
+    # Every registered finder, in registration order (grounder, tfvtg-paper, simple): the report's.
+    finders = {name: get_finder(name) for name in list_finders()}
     report = run_synth_bench(
         data, config=config, library_dir=args.library, finders=finders, progress=progress
     )
@@ -146,7 +133,7 @@ def _run_real(args: argparse.Namespace) -> int:
         "out": args.out,
         "fps": args.fps,
         "composite": args.composite,
-        "progress": _show_progress(args),
+        "progress": show_progress(not args.quiet),
     }
     if args.benchmark == "qvhighlights":
         metrics = run_qvhighlights_bench(args.videos, args.annotations, **kwargs)
@@ -225,7 +212,7 @@ def _run_timechat(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         batch_size=args.batch_size,
         device=args.device,
-        progress=_show_progress(args),
+        progress=show_progress(not args.quiet),
     )
     if args.json:
         print(json.dumps(report.to_json()))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+
+from chronolens.data.split_names import ALL_SPLITS, SPLIT_CHOICES, SPLITS
+from chronolens.errors import ChronolensError
 
 HELP = "render the synthetic video benchmark (videos with exactly known events) to a directory"
 
@@ -28,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--split",
-        choices=("train", "val", "test", "compositional", "all"),
-        default="all",
+        choices=SPLIT_CHOICES,
+        default=ALL_SPLITS,
         help="render one split, or 'all' (70/10/10/10) (default all)",
     )
     parser.add_argument(
@@ -68,11 +70,10 @@ def run(args: argparse.Namespace) -> int:
             formats=not args.no_formats,
             **kwargs,  # type: ignore[arg-type]
         )
-    except ValueError as exc:
-        print(f"chronolens synth: error: {exc}", file=sys.stderr)
-        return 2
+    except ValueError as exc:  # a bad setting: a user error (exit 1), as for `chronolens train`
+        raise ChronolensError(str(exc)) from exc
     ds = generate(args.out, config, workers=args.workers, progress=not args.quiet)
-    counts = {name: len(ds.split(name)) for name in ("train", "val", "test", "compositional")}
+    counts = {name: len(ds.split(name)) for name in SPLITS}
     summary = {
         "root": ds.root,
         "videos": len(ds),

@@ -5,7 +5,8 @@
 index the videos into a library (incremental, so a rerun only embeds new videos), ground every
 query with the training-free grounder (``chronolens.tasks.ground.tfvtg``), write the prediction file
 (JSON lines, atomically) and score it: QVHighlights with ``evaluate_qvhighlights`` (moment_detr
-parity), Charades-STA with R1@{0.3, 0.5, 0.7} and mIoU of the top window (``metrics.temporal``).
+parity), Charades-STA with R1@{0.3, 0.5, 0.7} and mIoU of the top window
+(``metrics.grounding.evaluate_top_windows``).
 A video is found in ``--videos`` by its file name without extension (``vid``).
 """
 
@@ -16,12 +17,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from chronolens.encoders.registry import encoder_slug
 from chronolens.errors import ChronolensError
 from chronolens.evaluation.videos import require_videos, video_files
 from chronolens.ingest import index
+from chronolens.metrics.grounding import GROUNDING_IOU_THRESHOLDS, evaluate_top_windows
 from chronolens.tasks.ground.tfvtg import DEFAULT_TOP_K, GroundingConfig, ground_query
 from chronolens.tasks.results import GroundingResult
 
@@ -33,7 +33,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CHARADES_IOUS = (0.3, 0.5, 0.7)  # the IoU thresholds Charades-STA papers report R1 at
+CHARADES_IOUS = GROUNDING_IOU_THRESHOLDS  # the IoU thresholds Charades-STA papers report R1 at
 
 
 def _video_files(videos_dir: Path) -> dict[str, Path]:
@@ -152,7 +152,6 @@ def run_charades_bench(
         ``"n_queries"``.
     """
     from chronolens.data.formats.charades_sta import read_charades_sta
-    from chronolens.metrics.temporal import recall_at_k, temporal_iou
 
     videos = Path(videos_dir)
     records = read_charades_sta(annotations)
@@ -179,14 +178,10 @@ def run_charades_bench(
             )
     ann = Path(annotations)
     _write_jsonl(Path(out) if out else ann.with_name(f"{ann.stem}_preds.jsonl"), predictions)
-    preds = [np.asarray(p["pred_relevant_windows"], dtype=np.float64).reshape(-1, 3) for p in predictions]
-    gts = [np.asarray([p["gt"]], dtype=np.float64) for p in predictions]
-    recall = recall_at_k(preds, gts, k=1, iou_thresholds=CHARADES_IOUS)
-    ious = [
-        float(np.nan_to_num(temporal_iou(p[:1], g)).max()) if len(p) else 0.0
-        for p, g in zip(preds, gts, strict=True)
-    ]
-    metrics: dict[str, Any] = {f"R1@{m}": 100.0 * v for m, v in recall.items()}
-    metrics["mIoU"] = 100.0 * float(np.mean(ious))
+    metrics: dict[str, Any] = evaluate_top_windows(
+        [p["pred_relevant_windows"] for p in predictions],
+        [[p["gt"]] for p in predictions],
+        iou_thresholds=CHARADES_IOUS,
+    )
     metrics["n_queries"] = len(predictions)
     return metrics

@@ -34,11 +34,11 @@ from chronolens.encoders.registry import encoder_slug
 from chronolens.errors import ChronolensError
 from chronolens.evaluation.baselines import BASELINES, BaselineConfig, baseline_prediction
 from chronolens.ingest import index
-from chronolens.metrics.grounding import evaluate_grounding
+from chronolens.metrics.grounding import evaluate_grounding, evaluate_top_windows
 from chronolens.metrics.qvhighlights import evaluate_qvhighlights
 from chronolens.metrics.retrieval import retrieval_metrics
-from chronolens.metrics.temporal import temporal_iou
 from chronolens.tasks.ground.decompose import Relation, combine, decompose
+from chronolens.tasks.ground.finders import MomentFinder, get_finder
 from chronolens.tasks.search import search
 from chronolens.timebase import Moment
 from chronolens.timebase.grid import CLIP_LENGTH, clip_means
@@ -57,9 +57,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-# (similarity (T,), timestamps (T,), duration s, top_k) -> moments best first
-MomentFinder = Callable[[np.ndarray, np.ndarray, float, int], list[Moment]]
 
 MIN_OVERLAP_SECONDS = 1.0  # two events make a "while" query when they overlap at least this long
 DECOMPOSED_SUFFIX = "+decompose"  # composite-query method name: the finder on each decomposed part
@@ -243,13 +240,11 @@ def _brief(
     brief = metrics.get("brief", {})
     row: dict[str, float | None] = {name: brief.get(key) for name, key in BRIEF_KEYS.items()}
     # R1@0.3 and mIoU of the top window, with the same IoU definition as the evaluator.
-    ious = []
-    for pred, gt in zip(windows, gts, strict=True):
-        iou = temporal_iou(np.asarray([pred[0][:2]], dtype=np.float64), np.asarray(gt, dtype=np.float64))
-        ious.append(float(np.nan_to_num(iou).max()))
-    arr = np.asarray(ious)
-    row["R1@0.3"] = float((arr >= 0.3).mean() * 100) if arr.size else None
-    row["mIoU"] = float(arr.mean() * 100) if arr.size else None
+    if windows:
+        top = evaluate_top_windows([w[:1] for w in windows], gts, iou_thresholds=(0.3,))
+        row["R1@0.3"], row["mIoU"] = top["R1@0.3"], top["mIoU"]
+    else:
+        row["R1@0.3"] = row["mIoU"] = None
     return row
 
 
@@ -279,7 +274,8 @@ def run_synth_bench(
         config: run settings.
         library_dir: where the split's library lives (default ``DATA/.bench/<model>-<split>``;
             reused across runs, so only new videos are embedded).
-        finders: moment methods to compare, name -> finder (default: the library's own finder).
+        finders: moment methods to compare, name -> finder (``chronolens.tasks.ground.finders``;
+            default: ``{"chronolens": get_finder("simple")}``).
         progress: show progress bars.
 
     Returns:
@@ -290,7 +286,6 @@ def run_synth_bench(
     from chronolens.data.formats.retrieval import read_retrieval_pairs
     from chronolens.data.synth import load_synth
     from chronolens.library import Library
-    from chronolens.tasks.ground.simple import find_moments
     from chronolens.video.sampling import FixedFps
 
     cfg = config or SynthBenchConfig()
@@ -305,9 +300,8 @@ def run_synth_bench(
         else Path(dataset.root) / ".bench" / f"{encoder_slug(cfg.model)}-{cfg.split}"
     )
     path_of = {v.id: str(Path(dataset.video_path(v)).resolve()) for v in videos}
-    method_finders: dict[str, MomentFinder] = finders or {
-        "chronolens": lambda s, t, d, k: find_moments(s, t, d, top_k=k)
-    }
+    # Without finders: the "simple" finder, under the name this default has always been reported as.
+    method_finders: dict[str, MomentFinder] = finders or {"chronolens": get_finder("simple")}
 
     with Library.open(lib_dir, model=cfg.model, sampling=FixedFps(fps=cfg.fps)) as lib:
         report_ingest = index(lib, list(path_of.values()), progress=progress)

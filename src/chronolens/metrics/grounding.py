@@ -17,6 +17,12 @@ The answer parser is chosen by name (:mod:`chronolens.timebase.text`): ``"timech
 ``format_tvg.py``; ``"default"`` is chronolens' better parser, which also clamps to the video
 duration when the annotation carries one. Where the reference divides by zero (two identical
 zero-length windows) the IoU here is 0.
+
+:func:`evaluate_top_windows` scores ranked *windows* rather than text answers: chronolens' own
+Charades-STA bench (``chronolens bench charades-sta``) and the synthetic bench's top-window
+columns. It keeps their conventions, which differ from ``eval_tvg.py`` on degenerate windows
+only: IoU over the true union (:func:`~chronolens.metrics.temporal.temporal_iou`, NaN as 0),
+and ``100 * mean(hits)`` rather than ``hits * 100 / n`` (equal up to the last bit).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import numpy as np
 
 from chronolens.errors import FormatError
 from chronolens.metrics.io import load_json, require, require_list, require_number, require_str
-from chronolens.metrics.temporal import temporal_iou_paired
+from chronolens.metrics.temporal import recall_at_k, temporal_iou, temporal_iou_paired
 from chronolens.timebase import Span
 from chronolens.timebase.text import check_parser, parse_span
 
@@ -39,6 +45,7 @@ __all__ = [
     "evaluate_answers",
     "evaluate_files",
     "evaluate_grounding",
+    "evaluate_top_windows",
 ]
 
 logger = logging.getLogger(__name__)
@@ -103,6 +110,49 @@ def evaluate_grounding(
     out["parse_failures"] = n - len(parsed)
     out["n"] = n
     return out
+
+
+def evaluate_top_windows(
+    predictions: Sequence[np.ndarray | Sequence[Sequence[float]]],
+    ground_truth: Sequence[np.ndarray | Sequence[Sequence[float]]],
+    *,
+    iou_thresholds: Sequence[float] = GROUNDING_IOU_THRESHOLDS,
+) -> dict[str, float]:
+    """R1@m and mIoU of each query's top-ranked window (chronolens' window benches).
+
+    The IoU of a query is that of its first predicted window with the best-matching of its
+    ground-truth windows, over the true union (``temporal_iou``; NaN, two zero-length windows,
+    counts as 0); a query with no predicted window has IoU 0 and is a miss. These are the
+    numbers ``chronolens bench charades-sta`` and ``bench synth`` have always reported.
+
+    Args:
+        predictions: per query, ``(P_i, >=2)`` windows ``[start, end, (score)]`` ranked best
+            first (extra columns are ignored; ``P_i`` may be 0).
+        ground_truth: per query, ``(M_i, 2)`` ground-truth windows (``M_i >= 1``).
+        iou_thresholds: the values of ``m``.
+
+    Returns:
+        ``{"R1@<m>" for each m, "mIoU"}`` (x100).
+
+    Raises:
+        ValueError: the two sequences differ in length or are empty.
+    """
+    preds = [_ranked(p) for p in predictions]
+    gts = [np.asarray(g, dtype=np.float64) for g in ground_truth]
+    recall = recall_at_k(preds, gts, k=1, iou_thresholds=iou_thresholds)
+    ious = [
+        float(np.nan_to_num(temporal_iou(p[:1], g)).max()) if len(p) else 0.0
+        for p, g in zip(preds, gts, strict=True)
+    ]
+    out = {f"R1@{m}": 100.0 * v for m, v in recall.items()}
+    out["mIoU"] = 100.0 * float(np.mean(ious))
+    return out
+
+
+def _ranked(windows: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
+    """``(P, C)`` float64 windows; an empty list becomes ``(0, 2)``."""
+    array = np.asarray(windows, dtype=np.float64)
+    return array.reshape(0, 2) if array.size == 0 else array
 
 
 def _bounds(span: Span | Sequence[float] | None) -> tuple[float, float]:

@@ -32,7 +32,8 @@ from chronolens.data.formats.timeit import (
     timeit_entry,
     write_timeit,
 )
-from chronolens.data.synth.scene import SPLITS, SynthEvent, SynthVideo
+from chronolens.data.split_names import SPLITS
+from chronolens.data.synth.scene import SynthEvent, SynthVideo
 
 __all__ = ["ANNOTATIONS_DIR", "annotation_files", "qvh_saliency", "write_all"]
 

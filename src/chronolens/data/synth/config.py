@@ -5,12 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from chronolens.data.split_names import SPLIT_CHOICES
 from chronolens.timebase.grid import CLIP_LENGTH
 
 __all__ = ["SPLIT_CHOICES", "SynthConfig"]
-
-# Values accepted by ``SynthConfig.split``: one split, or "all" (fractions below).
-SPLIT_CHOICES: tuple[str, ...] = ("train", "val", "test", "compositional", "all")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -23,7 +21,7 @@ class SynthConfig:
 
     videos: int = 100  # number of videos to render
     seed: int = 0  # everything is a function of (seed, split, video index)
-    split: str = "all"  # one of SPLIT_CHOICES
+    split: str = "all"  # one of SPLIT_CHOICES: one split, or "all" (split_fractions below)
     width: int = 224  # frame width in pixels (even)
     height: int = 224  # frame height in pixels (even)
     fps_choices: tuple[float, ...] = (8.0, 10.0, 12.5, 15.0, 24.0)  # frame rates drawn per video

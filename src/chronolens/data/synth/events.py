@@ -55,6 +55,8 @@ KIND_WEIGHTS: dict[str, float] = {
     "scene_cut": 0.4,
 }
 
+# The seed code of each split of data.split_names.SPLITS. Written out, not derived from the order of
+# SPLITS: every rendered video is a function of its code, so a code must never change.
 SPLIT_CODES = {"train": 1, "val": 2, "test": 3, "compositional": 4}
 GROW_SCALE = (1.5, 1.8)  # radius multiplier range of a grow event
 SHRINK_SCALE = (0.4, 0.55)  # radius multiplier range of a shrink event

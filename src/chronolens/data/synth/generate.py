@@ -9,14 +9,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
-from tqdm import tqdm
-
 from chronolens.data.synth.config import SynthConfig
 from chronolens.data.synth.events import plan_video
 from chronolens.data.synth.manifest import load_synth, save_manifest
 from chronolens.data.synth.render import render_frames
 from chronolens.data.synth.scene import SynthDataset, SynthVideo
 from chronolens.data.synth.splits import assign_splits
+from chronolens.progress import progress_bar
 
 __all__ = ["generate", "plan_dataset", "render_video"]
 
@@ -69,7 +68,7 @@ def generate(
         out: output directory (created).
         config: what to render.
         workers: processes rendering in parallel (1: in this process).
-        progress: show a progress bar on stderr.
+        progress: show a progress bar on stderr (drawn only when stderr is a terminal).
 
     Returns:
         The dataset as ``load_synth(out)`` reads it back.
@@ -81,7 +80,7 @@ def generate(
     logger.info("rendering %d videos (%d frames) to %s", len(videos), total_frames, root)
     t0 = time.perf_counter()
     jobs = [(v, str(root), config.crf, config.preset) for v in videos]
-    bar = tqdm(total=len(videos), desc="synth", unit="video", disable=not progress)
+    bar = progress_bar(total=len(videos), desc="synth", unit="video", enabled=progress)
     try:
         if workers > 1:
             with ProcessPoolExecutor(max_workers=workers) as pool:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chronolens.data.split_names import SPLITS  # also read from here by data.formats.all
 from chronolens.data.synth.vocab import (
     BACKGROUND_COLORS,
     BACKGROUND_KINDS,
@@ -23,8 +24,6 @@ from chronolens.data.synth.vocab import (
 )
 
 __all__ = ["SynthBackground", "SynthDataset", "SynthEvent", "SynthObject", "SynthVideo"]
-
-SPLITS: tuple[str, ...] = ("train", "val", "test", "compositional")
 
 
 def _check_in(owner: str, name: str, value: object, allowed: tuple[str, ...] | Mapping[str, object]) -> None:

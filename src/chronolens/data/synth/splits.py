@@ -11,13 +11,13 @@ import math
 
 import numpy as np
 
+from chronolens.data.split_names import SPLITS
 from chronolens.data.synth.vocab import COLORS, OBJECT_EVENT_KINDS, SHAPES
 
 __all__ = ["DEFAULT_HOLDOUT_FRACTION", "assign_splits", "heldout_combos", "is_heldout"]
 
 DEFAULT_HOLDOUT_FRACTION = 0.2
 _SALT = b"chronolens-synth-compositional-v1"
-_SPLIT_NAMES = ("train", "val", "test", "compositional")
 
 
 def is_heldout(color: str, shape: str, kind: str, fraction: float = DEFAULT_HOLDOUT_FRACTION) -> bool:
@@ -48,6 +48,6 @@ def assign_splits(n: int, split: str, fractions: tuple[float, ...], seed: int) -
     while sum(counts) < n:
         counts[order[i % len(order)]] += 1
         i += 1
-    labels = [name for name, c in zip(_SPLIT_NAMES, counts, strict=True) for _ in range(c)]
+    labels = [name for name, c in zip(SPLITS, counts, strict=True) for _ in range(c)]
     perm = np.random.default_rng([seed, 0x5B11]).permutation(n)
     return [labels[int(j)] for j in perm]

@@ -3,7 +3,8 @@
 Method (documented so results can be reasoned about; the grounding task replaces it with TFVTG):
 
 1. Smooth the similarity curve with a centred moving average of ``SMOOTH_WINDOW`` samples
-   (edges average over the samples that exist), so one noisy frame neither makes nor breaks a span.
+   (edges average over the samples that exist: ``chronolens.tasks.ground.smoothing``), so one
+   noisy frame neither makes nor breaks a span.
 2. Threshold at ``mean + THRESHOLD_STD * std`` of the smoothed curve. Runs of smoothed samples
    above it are seeds; each seed then grows over neighbouring samples whose *raw* similarity is
    above the threshold (hysteresis), since smoothing erodes an event's first and last samples.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from chronolens.tasks.ground.smoothing import box_kernel, smooth_curve
 from chronolens.timebase import Moment, clamp_span
 from chronolens.timebase.intervals import sample_intervals
 
@@ -40,15 +42,7 @@ def smooth(curve: np.ndarray, window: int = SMOOTH_WINDOW) -> np.ndarray:
     Returns:
         ``(T,)`` float64.
     """
-    if window < 1 or window % 2 == 0:
-        raise ValueError(f"window must be a positive odd number, got {window}")
-    values = np.asarray(curve, dtype=np.float64)
-    if window == 1 or values.size == 0:
-        return values.copy()
-    kernel = np.ones(window)
-    sums = np.convolve(values, kernel, mode="same")
-    counts = np.convolve(np.ones_like(values), kernel, mode="same")
-    return sums / counts
+    return smooth_curve(curve, box_kernel(window), edges="existing")
 
 
 def _grow(seeds: np.ndarray, allowed: np.ndarray) -> np.ndarray:

@@ -42,6 +42,7 @@ import numpy as np
 
 from chronolens.tasks.ground.decompose import Relation, combine
 from chronolens.tasks.ground.nms import temporal_nms
+from chronolens.tasks.ground.smoothing import gaussian_kernel, smooth_curve
 from chronolens.tasks.highlights import query_saliency
 from chronolens.tasks.results import GroundingResult
 from chronolens.timebase import Moment, clamp_span
@@ -228,15 +229,7 @@ def gaussian_smooth(curve: np.ndarray, sigma: float, truncate: float) -> np.ndar
     Returns:
         (T,) float64.
     """
-    values = np.asarray(curve, dtype=np.float64)
-    radius = math.floor(truncate * sigma + 0.5) if sigma > 0 else 0
-    if radius == 0 or values.size == 0:
-        return values.copy()
-    x = np.arange(-radius, radius + 1, dtype=np.float64)
-    kernel = np.exp(-0.5 * (x / sigma) ** 2)
-    kernel /= kernel.sum()
-    padded = np.pad(values, radius, mode="edge")
-    return np.convolve(padded, kernel, mode="valid")
+    return smooth_curve(curve, gaussian_kernel(sigma, truncate), edges="nearest")
 
 
 def rise_starts(smoothed: np.ndarray, threshold: float, max_rise: int | None) -> np.ndarray:
@@ -397,7 +390,7 @@ def ground(
 
 
 def tfvtg_finder(similarity: np.ndarray, timestamps: np.ndarray, duration: float, top_k: int) -> list[Moment]:
-    """``ground`` with default settings in the ``MomentFinder`` shape of ``chronolens.evaluation.synth``."""
+    """``ground`` with default settings in the ``MomentFinder`` shape (registered as ``"grounder"``)."""
     return list(ground(similarity, timestamps, duration, top_k=top_k).windows)
 
 
