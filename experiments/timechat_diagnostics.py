@@ -31,14 +31,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from chronolens.models.timechat.features import FrameFeatures
+from chronolens.models.timechat.features import FrameFeatures, VideoFeatures
 from chronolens.models.timechat.prompting import IGNORE_INDEX, encode_text
 from chronolens.models.timechat.weights import load_timechat
 from chronolens.timebase.text import parse_span
 from chronolens.training.recipes.timechat.align import ChunkMeans
 from chronolens.training.recipes.timechat.attention import GroundingAttention, number_pieces
 from chronolens.training.recipes.timechat.data import (
-    VideoFeatures,
     build_samples,
     encode_videos,
     load_turns,

@@ -10,7 +10,7 @@ import pytest
 from tests.tasks.test_answer_timechat import N_FRAMES, build_tiny_checkpoint
 
 from chronolens.cli.main import main
-from chronolens.tasks.answer.timechat import SampledVideo, TimeChatSession
+from chronolens.tasks.answer import TimeChatSession, VideoFeatures
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def _script(monkeypatch: pytest.MonkeyPatch, answer: str) -> list[list[str]]:
     seen: list[list[str]] = []
 
     def fake(
-        self: TimeChatSession, video: SampledVideo, instructions: Sequence[str], *args: object
+        self: TimeChatSession, video: VideoFeatures, instructions: Sequence[str], *args: object
     ) -> list[str]:
         assert video.features.shape[0] == N_FRAMES
         seen.append(list(instructions))

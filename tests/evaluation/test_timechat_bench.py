@@ -22,7 +22,9 @@ from chronolens.data.formats.qvhighlights import read_qvhighlights
 from chronolens.data.formats.timeit import dvc_answer, grounding_answer, highlight_answer
 from chronolens.data.synth import SynthConfig, generate
 from chronolens.evaluation.timechat import format_report, run_timechat_bench
-from chronolens.tasks.answer.timechat import SampledVideo, TimeChatSession
+from chronolens.evaluation.timechat_grounding import GroundingQuery, score_grounding_answers
+from chronolens.metrics.grounding import evaluate_answers
+from chronolens.tasks.answer import TimeChatSession, VideoFeatures
 
 TINY = SynthConfig(
     videos=3,
@@ -62,7 +64,7 @@ def _oracle(split: Path) -> object:
     dense = {Path(r.image_id).stem: r for r in read_dense_captions(files["dense_captions"])}
     highlights = {(r.vid, r.query): r for r in read_qvhighlights(files["qvhighlights"])}
 
-    def answer(video: SampledVideo, instructions: Sequence[str], transcript: str | None) -> list[str]:
+    def answer(video: VideoFeatures, instructions: Sequence[str], transcript: str | None) -> list[str]:
         vid = Path(video.path).stem
         out = []
         for text in instructions:
@@ -82,7 +84,7 @@ def _oracle(split: Path) -> object:
     return answer
 
 
-def _broken(video: SampledVideo, instructions: Sequence[str], transcript: str | None) -> list[str]:
+def _broken(video: VideoFeatures, instructions: Sequence[str], transcript: str | None) -> list[str]:
     return ["the square the circle" for _ in instructions]
 
 
@@ -173,3 +175,27 @@ def test_cli_with_the_real_tiny_model(
     assert "no TimeChat checkpoint directory" in capsys.readouterr().err
     assert main([*argv, "--split", "val"]) == 1  # the split was not rendered
     assert "no grounding annotations" in capsys.readouterr().err
+
+
+def test_score_grounding_answers_records_and_scores_in_the_reference_layouts() -> None:
+    queries = [
+        GroundingQuery(id=0, video="a.mp4", query="a red square", window=(1.0, 3.0), duration=5.0),
+        GroundingQuery(id=1, video="b.mp4", query="a circle", window=(0.0, 2.0), duration=4.0),
+        GroundingQuery(id=2, video="b.mp4", query="it fades", window=(2.0, 4.0), duration=4.0),
+    ]
+    texts = [grounding_answer(1.0, 3.0), "no idea", "The given query happens in 3.0 - 99 seconds."]
+    scores = score_grounding_answers(queries, texts)
+    assert scores.answers[1] == {"vname": "b.mp4", "generated_cap": "no idea", "query": "a circle", "id": 1}
+    assert scores.ground_truth["annotations"][0] == {
+        "image_id": "a.mp4",
+        "caption": "a red square",
+        "timestamp": [1.0, 3.0],
+        "id": 0,
+        "duration": 5.0,
+    }
+    # One exact hit, one miss without a span, one clamped to the video: IoU 1, 0, 0.5.
+    assert scores.metrics["parse_failures"] == 1 and scores.metrics["n"] == 3
+    assert scores.metrics["R1@0.5"] == pytest.approx(200 / 3) and scores.metrics["mIoU"] == pytest.approx(
+        50.0
+    )
+    assert scores.metrics == evaluate_answers(scores.answers, scores.ground_truth)

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from chronolens.errors import ChronolensError, DecodeError
-from chronolens.tasks.answer import timechat as video_llm
-from chronolens.tasks.answer.timechat import (
-    SampledVideo,
+from chronolens.tasks import answer as video_llm
+from chronolens.tasks.answer import (
     TimeChatGrounder,
     TimeChatSession,
+    VideoFeatures,
     caption_instruction,
     grounding_instruction,
 )
@@ -61,9 +61,11 @@ class Scripted:
 
     def __init__(self, *answers: str) -> None:
         self.answers = list(answers)
-        self.calls: list[tuple[SampledVideo, list[str], str | None]] = []
+        self.calls: list[tuple[VideoFeatures, list[str], str | None]] = []
 
-    def __call__(self, video: SampledVideo, instructions: Sequence[str], transcript: str | None) -> list[str]:
+    def __call__(
+        self, video: VideoFeatures, instructions: Sequence[str], transcript: str | None
+    ) -> list[str]:
         self.calls.append((video, list(instructions), transcript))
         return [self.answers[min(i, len(self.answers) - 1)] for i in range(len(instructions))]
 
@@ -215,3 +217,20 @@ def test_module_functions_share_one_loaded_checkpoint(checkpoint: Path, clip: Pa
     text = video_llm.ask(clip, "What is shown?", checkpoint=checkpoint, max_new_tokens=8)
     assert isinstance(text, str)
     assert video_llm.get_session(checkpoint) is video_llm.get_session(checkpoint)
+
+
+def test_module_functions_give_details(checkpoint: Path, clip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``details=True``: what ``chronolens caption`` / ``ask`` print (raw answer, duration)."""
+    gen = Scripted("0.0 - 2.0 seconds, a red square appears.")
+    monkeypatch.setattr(video_llm.get_session(checkpoint), "generate_fn", gen)
+    full = video_llm.caption(clip, checkpoint=checkpoint, details=True)
+    assert full.text == gen.answers[0] and full.duration == pytest.approx(4.0)
+    assert video_llm.caption(clip, checkpoint=checkpoint) == list(full.events)
+    answer = video_llm.ask(clip, "What appears?", checkpoint=checkpoint, details=True)
+    assert answer.to_json() == {
+        "question": "What appears?",
+        "answer": gen.answers[0],
+        "duration": full.duration,
+    }
+    assert video_llm.ask(clip, "What appears?", checkpoint=checkpoint) == answer.text
+    assert gen.calls[0][0].path == str(clip.resolve())  # a session's sampled video knows its file

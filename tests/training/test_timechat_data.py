@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from chronolens.data.formats.timeit_tasks import task_of
 from chronolens.errors import ChronolensError, FormatError
 from chronolens.training.recipes.timechat.data import (
     FeatureCache,
     build_samples,
     encode_videos,
     load_turns,
-    task_of,
 )
 
 ENCODER = "builtin:synth-clip"

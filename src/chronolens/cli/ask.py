@@ -1,4 +1,7 @@
-"""``chronolens ask VIDEO "question" --checkpoint DIR``: a free-text answer from TimeChat."""
+"""``chronolens ask VIDEO "question" --checkpoint DIR``: a free-text answer from TimeChat.
+
+A shell over :func:`chronolens.ask` (``details=True``: the answer with the video's duration).
+"""
 
 from __future__ import annotations
 
@@ -26,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Ask the question and print the answer."""
+    import chronolens
     from chronolens.errors import ChronolensError
-    from chronolens.tasks.answer.timechat import TimeChatSession
 
     transcript = None
     if args.transcript is not None:
@@ -35,17 +38,17 @@ def run(args: argparse.Namespace) -> int:
             transcript = args.transcript.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ChronolensError(f"cannot read the transcript {args.transcript}: {exc}") from exc
-    session = TimeChatSession(args.checkpoint, device=args.device)
-    sampled = session.sample(args.video)
-    answer = session.ask(sampled, args.question, transcript=transcript, max_new_tokens=args.max_new_tokens)
+    answer = chronolens.ask(
+        args.video,
+        args.question,
+        checkpoint=args.checkpoint,
+        transcript=transcript,
+        max_new_tokens=args.max_new_tokens,
+        device=args.device,
+        details=True,
+    )
     if args.json:
-        payload = {
-            "video": str(args.video),
-            "question": args.question,
-            "answer": answer,
-            "duration": sampled.duration,
-        }
-        print(json.dumps(payload))
+        print(json.dumps({"video": str(args.video), **answer.to_json()}))
         return 0
-    print(answer)
+    print(answer.text)
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from chronolens.cli.search import positive_int
+from chronolens.data.formats.timeit_tasks import BENCH_TASKS  # imports nothing
 from chronolens.data.split_names import SPLITS  # imports nothing: --help stays cheap
 from chronolens.progress import show_progress  # the one rule, applied here too: some runners draw own bars
 
@@ -149,9 +150,6 @@ def _run_real(args: argparse.Namespace) -> int:
     return 0
 
 
-TIMECHAT_TASKS = ("grounding", "dense-captioning", "highlights")  # chronolens.evaluation.timechat.TASKS
-
-
 def _add_timechat(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``timechat`` to ``chronolens bench``'s subparsers; returns the new parser."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -162,7 +160,7 @@ def _add_timechat(subparsers: Any) -> argparse.ArgumentParser:
             "write its predictions in the native formats and score them with chronolens' metrics."
         ),
     )
-    parser.add_argument("--task", required=True, choices=TIMECHAT_TASKS, help="what to evaluate")
+    parser.add_argument("--task", required=True, choices=tuple(BENCH_TASKS), help="what to evaluate")
     parser.add_argument("--data", help="dataset dir from `chronolens synth` (annotations/, videos/)")
     parser.add_argument("--checkpoint", required=True, help="TimeChat checkpoint dir")
     parser.add_argument(

@@ -1,4 +1,7 @@
-"""``chronolens caption VIDEO --checkpoint DIR``: describe a video as timed events with TimeChat."""
+"""``chronolens caption VIDEO --checkpoint DIR``: describe a video as timed events with TimeChat.
+
+A shell over :func:`chronolens.caption` (``details=True``: the events, the raw answer, the duration).
+"""
 
 from __future__ import annotations
 
@@ -45,11 +48,16 @@ def run(args: argparse.Namespace) -> int:
     """Caption the video and print its events."""
     import sys
 
-    from chronolens.tasks.answer.timechat import TimeChatSession
+    import chronolens
 
-    session = TimeChatSession(args.checkpoint, device=args.device)
-    result = session.caption(
-        args.video, instruction=args.instruction, parser=args.parser, max_new_tokens=args.max_new_tokens
+    result = chronolens.caption(
+        args.video,
+        checkpoint=args.checkpoint,
+        parser=args.parser,
+        instruction=args.instruction,
+        max_new_tokens=args.max_new_tokens,
+        device=args.device,
+        details=True,
     )
     if args.json:
         print(json.dumps({"video": str(args.video), **result.to_json()}))

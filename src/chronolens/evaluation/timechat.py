@@ -11,7 +11,9 @@ tuned on), greedily; the predictions are written in the task's native format and
 - ``grounding``: TimeChat's answers file ``[{vname, generated_cap, query, id}]`` plus the
   coco-style ground truth it is scored against (with each video's duration, so the default
   parser clamps); ``metrics.grounding.evaluate_answers``: R1@{0.3, 0.5, 0.7}, mIoU and the
-  number of answers without a span (``parse_failures``, counted as misses).
+  number of answers without a span (``parse_failures``, counted as misses). Recorded and scored
+  by ``evaluation.timechat_grounding.score_grounding_answers``, as the training recipe's
+  held-out evaluation is, so both report the same numbers for the same answers.
 - ``dense-captioning``: the raw answers and the parsed ``{vid: [{timestamp, caption}]}``;
   ``metrics.dense_captioning``: F1 (mean precision/recall over tIoU 0.3-0.9), CIDEr, and
   METEOR / SODA_c when Java and the METEOR jar are there (else null, with a note).
@@ -31,11 +33,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from chronolens.atomic import write_json_atomic, write_jsonl_atomic
+from chronolens.data.formats.timeit_tasks import BENCH_TASKS
 from chronolens.errors import ChronolensError
+from chronolens.evaluation.timechat_grounding import GroundingQuery, score_grounding_answers
 from chronolens.evaluation.videos import require_videos, video_files
-from chronolens.tasks.answer.timechat import (
-    SampledVideo,
+from chronolens.progress import progress_bar
+from chronolens.tasks.answer import (
     TimeChatSession,
+    VideoFeatures,
     caption_instruction,
     grounding_instruction,
     highlight_instruction,
@@ -51,7 +56,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-TASKS = ("grounding", "dense-captioning", "highlights")
+TASKS = tuple(BENCH_TASKS)  # "grounding", "dense-captioning", "highlights"
 # Annotation format of each task, as chronolens.data.formats.all.annotation_files names them.
 TASK_FORMATS = {
     "grounding": "charades_sta",
@@ -150,12 +155,6 @@ def _by_video(items: Sequence[T], vid: Callable[[T], str]) -> dict[str, list[tup
     for i, item in enumerate(items):
         groups.setdefault(vid(item), []).append((i, item))
     return groups
-
-
-def _progress(total: int, enabled: bool, desc: str) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="video", disable=not enabled)
 
 
 def run_timechat_bench(
@@ -266,30 +265,27 @@ def _write_json(path: Path, data: object) -> str:
 
 def _grounding(ctx: _Context) -> TimeChatBenchReport:
     from chronolens.data.formats.charades_sta import read_charades_sta
-    from chronolens.metrics.grounding import evaluate_answers
 
     records = ctx.take(read_charades_sta(ctx.annotations))
     if not records:
         raise ChronolensError(f"{ctx.annotations}: no queries")
-    answers: list[dict[str, Any]] = [{} for _ in records]
-    gt: list[dict[str, Any]] = [{} for _ in records]
+    queries: list[GroundingQuery | None] = [None] * len(records)
+    texts = [""] * len(records)
     for n, r, path, sampled, text in _answer_by_video(
         ctx, records, lambda r: r.vid, lambda r: grounding_instruction(r.sentence), "grounding"
     ):
-        answers[n] = {"vname": path.name, "generated_cap": text, "query": r.sentence, "id": n}
-        gt[n] = {
-            "image_id": path.name,
-            "caption": r.sentence,
-            "timestamp": [r.start, r.end],
-            "id": n,
-            "duration": sampled.duration,
-        }
-    ground_truth = {"annotations": gt}
+        queries[n] = GroundingQuery(
+            id=n, video=path.name, query=r.sentence, window=(r.start, r.end), duration=sampled.duration
+        )
+        texts[n] = text
+    asked = [q for q in queries if q is not None]
+    assert len(asked) == len(records)  # _answer_by_video answers every record
+    scores = score_grounding_answers(asked, texts, parser=ctx.parser)
     written = {
-        "answers": _write_json(ctx.path(f"charades_sta_{ctx.split}_answers.json"), answers),
-        "ground_truth": _write_json(ctx.path(f"charades_sta_{ctx.split}_gt.json"), ground_truth),
+        "answers": _write_json(ctx.path(f"charades_sta_{ctx.split}_answers.json"), scores.answers),
+        "ground_truth": _write_json(ctx.path(f"charades_sta_{ctx.split}_gt.json"), scores.ground_truth),
     }
-    metrics: dict[str, Any] = dict(evaluate_answers(answers, ground_truth, parser=ctx.parser))
+    metrics: dict[str, Any] = dict(scores.metrics)
     summary = {k: metrics.get(k) for k in HEADLINE["grounding"]}
     return TimeChatBenchReport(
         task="grounding",
@@ -304,7 +300,7 @@ def _grounding(ctx: _Context) -> TimeChatBenchReport:
     )
 
 
-def _generate(ctx: _Context, sampled: SampledVideo, instructions: list[str]) -> list[str]:
+def _generate(ctx: _Context, sampled: VideoFeatures, instructions: list[str]) -> list[str]:
     return ctx.session.generate(
         sampled, instructions, max_new_tokens=ctx.max_new_tokens, batch_size=ctx.batch_size
     )
@@ -316,14 +312,14 @@ def _answer_by_video(
     vid: Callable[[T], str],
     instruction: Callable[[T], str],
     desc: str,
-) -> Iterator[tuple[int, T, Path, SampledVideo, str]]:
+) -> Iterator[tuple[int, T, Path, VideoFeatures, str]]:
     """Ask every record's instruction, one video at a time (each video is sampled once).
 
     Yields ``(index in records, record, video file, sampled video, answer text)``.
     """
     require_videos(ctx.files, (vid(r) for r in records), ctx.annotations, ctx.videos_dir)
     groups = _by_video(records, vid)
-    with _progress(len(groups), ctx.progress, desc) as bar:
+    with progress_bar(total=len(groups), desc=desc, unit="video", enabled=ctx.progress) as bar:
         for key, items in groups.items():
             path = ctx.files[key]
             sampled = ctx.session.sample(path)
@@ -354,7 +350,9 @@ def _dense_captioning(ctx: _Context) -> TimeChatBenchReport:
     answers: list[dict[str, Any]] = []
     predictions: dict[str, list[dict[str, Any]]] = {}
     failures = 0
-    with _progress(len(ground_truth), ctx.progress, "dense captioning") as bar:
+    with progress_bar(
+        total=len(ground_truth), desc="dense captioning", unit="video", enabled=ctx.progress
+    ) as bar:
         for n, (video, vid) in enumerate(zip(ground_truth, vids, strict=True)):
             sampled = ctx.session.sample(ctx.files[vid])
             (text,) = _generate(ctx, sampled, [instruction])

@@ -9,7 +9,8 @@ tuned on this data answers in the form TimeChat's evaluation parsers expect:
 - highlight detection: ``"There are 3 highlight moments in the 4.0, 6.0, 8.0 second. Their
   saliency scores are 2.7, 3.3, 1.7."``.
 
-The instructions are chronolens' own phrasings (several per task, chosen by a seeded rng).
+The instructions are chronolens' own phrasings (several per task, chosen by a seeded rng);
+:data:`INSTRUCTIONS` holds them by task name (:mod:`chronolens.data.formats.timeit_tasks`).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from chronolens.atomic import write_json_atomic
+from chronolens.data.formats.timeit_tasks import DVC, STEP, TVG, VHD
 from chronolens.errors import FormatError
 from chronolens.timebase.grid import CLIP_LENGTH
 
 __all__ = [
     "DVC_INSTRUCTIONS",
     "HIGHLIGHT_INSTRUCTIONS",
+    "INSTRUCTIONS",
     "STEP_INSTRUCTIONS",
     "TVG_INSTRUCTIONS",
     "dvc_answer",
@@ -66,6 +69,13 @@ HIGHLIGHT_INSTRUCTIONS = (
     "moments and a saliency score for each, like 'There are 2 highlight moments in the 10.0, 12.0 "
     "second. Their saliency scores are 1.7, 3.0.'",
 )
+# The instruction templates of each task, by its TimeIT name; a query goes in at ``<query>``.
+INSTRUCTIONS: dict[str, tuple[str, ...]] = {
+    TVG: TVG_INSTRUCTIONS,
+    VHD: HIGHLIGHT_INSTRUCTIONS,
+    DVC: DVC_INSTRUCTIONS,
+    STEP: STEP_INSTRUCTIONS,
+}
 
 
 def instruction(templates: tuple[str, ...], rng: np.random.Generator, query: str | None = None) -> str:

@@ -4,12 +4,17 @@ TimeChat reads every frame with a frozen ViT (EVA ViT-g/14 in the paper) and han
 tokens to the frame Q-Former. Here the tower is the vision model of any encoder in chronolens'
 registry (``builtin:synth-clip`` ships inside the package; ``hf:<dir>`` loads a CLIP / SigLIP
 checkpoint), and the features are its last hidden state, ``(T, P, Dv)``.
+
+:class:`VideoFeatures` is one video as the model sees it (those features, the frames' real
+times, the duration); :func:`encode_video` makes one. The answer task (``tasks.answer``) and the
+training recipe (its on-disk feature cache) both use them.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,9 +22,19 @@ import torch
 
 from chronolens.errors import ModelNotFoundError
 
-__all__ = ["FrameFeatures", "sample_video"]
+__all__ = ["FrameFeatures", "VideoFeatures", "encode_video", "sample_video"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFeatures:
+    """One video as TimeChat sees it: its uniformly sampled frames' patch features and real times."""
+
+    features: np.ndarray  # (T, P, Dv) float32 patch features of the frozen image tower
+    timestamps: np.ndarray  # (T,) float64 seconds, from the decoder's PTS
+    duration: float  # seconds
+    path: str | None = None  # the video file, where known (crops made in training have none)
 
 
 class FrameFeatures:
@@ -166,3 +181,26 @@ def sample_video(path: str | os.PathLike[str], n_frames: int) -> tuple[np.ndarra
     if len(frames) and frames.timestamps[-1] > duration:
         duration = float(frames.timestamps[-1])  # a header that under-reports the duration
     return frames.images, frames.timestamps.astype(np.float64), duration
+
+
+def encode_video(path: str | os.PathLike[str], n_frames: int, tower: FrameFeatures) -> VideoFeatures:
+    """Sample ``n_frames`` frames of a video uniformly and run them through the image tower.
+
+    Args:
+        path: a video file (recorded as given in the result's ``path``).
+        n_frames: frames to sample (fewer when the video has fewer).
+        tower: the frozen image tower.
+
+    Returns:
+        Float32 ``(T, P, Dv)`` features, float64 timestamps and the duration.
+
+    Raises:
+        DecodeError: the file cannot be decoded.
+    """
+    frames, timestamps, duration = sample_video(path, n_frames)
+    return VideoFeatures(
+        features=np.asarray(tower(frames), dtype=np.float32),
+        timestamps=np.asarray(timestamps, dtype=np.float64),
+        duration=float(duration),
+        path=str(path),
+    )

@@ -3,26 +3,47 @@
 The TimeChat-family session (one loaded checkpoint, cached per path) captions a video with timed
 events, answers a free question, and grounds a query as a moment finder. The text it writes is
 turned into spans by :mod:`chronolens.timebase.text`.
+
+- ``session``: :class:`TimeChatSession` (sampling, feature cache, generation), :func:`get_session`,
+  and the one-call :func:`caption` / :func:`ask` of the public API;
+- ``grounder``: :class:`TimeChatGrounder`, the model behind a ``GroundingResult``;
+- ``results``: :class:`TimedCaptions`, :class:`VideoAnswer`, :class:`GroundingAnswer`;
+- ``instructions``: the TimeIT instructions each task is asked with.
+
+A sampled video is a :class:`~chronolens.models.timechat.features.VideoFeatures` (the type the
+training recipe caches too).
 """
 
-from chronolens.tasks.answer.timechat import (
-    GroundingAnswer,
-    SampledVideo,
-    TimeChatGrounder,
+from chronolens.models.timechat.features import VideoFeatures
+from chronolens.tasks.answer.grounder import TimeChatGrounder
+from chronolens.tasks.answer.instructions import (
+    caption_instruction,
+    grounding_instruction,
+    highlight_instruction,
+)
+from chronolens.tasks.answer.results import GroundingAnswer, TimedCaptions, VideoAnswer
+from chronolens.tasks.answer.session import (
+    DEFAULT_MAX_NEW_TOKENS,
+    GenerateFn,
     TimeChatSession,
-    TimedCaptions,
     ask,
     caption,
     get_session,
 )
 
 __all__ = [
+    "DEFAULT_MAX_NEW_TOKENS",
+    "GenerateFn",
     "GroundingAnswer",
-    "SampledVideo",
     "TimeChatGrounder",
     "TimeChatSession",
     "TimedCaptions",
+    "VideoAnswer",
+    "VideoFeatures",
     "ask",
     "caption",
+    "caption_instruction",
     "get_session",
+    "grounding_instruction",
+    "highlight_instruction",
 ]

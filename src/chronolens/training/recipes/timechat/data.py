@@ -29,48 +29,29 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from chronolens.data.formats.timeit import read_timeit
+from chronolens.data.formats.timeit_tasks import task_of
 from chronolens.errors import ChronolensError, FormatError
+from chronolens.models.timechat.features import FrameFeatures, VideoFeatures, encode_video
+from chronolens.progress import progress_bar
 
 if TYPE_CHECKING:
     import torch
 
     from chronolens.models.timechat import TimeChatSample
-    from chronolens.models.timechat.features import FrameFeatures
 
 __all__ = [
-    "TASKS",
     "FeatureCache",
     "TimeITTurn",
-    "VideoFeatures",
     "build_samples",
     "default_cache_dir",
     "encode_videos",
     "load_turns",
     "stack_features",
-    "task_of",
 ]
 
 logger = logging.getLogger(__name__)
 
 _CACHE_VERSION = 2  # bump when the cached arrays change meaning
-# Task of a TimeIT item, from words in its "source" (TimeIT's own sources and chronolens synth's).
-TASKS: dict[str, tuple[str, ...]] = {
-    "tvg": ("tvg", "grounding", "charades", "didemo", "queryd"),
-    "vhd": ("vhd", "highlight", "qvhighlights"),
-    "dvc": ("dvc", "dense", "youcook", "anet", "activitynet", "vitt"),
-    "step": ("step", "coin", "crosstask"),
-    "vs": ("summar", "tvsum", "summe"),
-    "tvc": ("tvc", "transcribed"),
-}
-
-
-def task_of(source: str) -> str:
-    """The TimeIT task a source names (``tvg``, ``vhd``, ``dvc``, ``step``, ``vs``, ``tvc``) or ``other``."""
-    lowered = source.lower()
-    for task, words in TASKS.items():
-        if any(word in lowered for word in words):
-            return task
-    return "other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +62,7 @@ class TimeITTurn:
     question: str  # the instruction, as written in the json
     answer: str  # the target text
     source: str  # the item's "source" ("" when absent)
-    task: str  # see ``task_of``
+    task: str  # the TimeIT task its source names (``timeit_tasks.task_of``)
     item: int  # index of the item in its json file
 
 
@@ -109,7 +90,8 @@ def load_turns(
 
     Args:
         path: the TimeIT json file.
-        tasks: keep items whose ``task_of(source)`` is one of these (``None``: all).
+        tasks: keep items whose task (``chronolens.data.formats.timeit_tasks.task_of`` of the
+            source: ``tvg``, ``vhd``, ``dvc``, ...) is one of these (``None``: all).
         video_root: where relative video paths live (default: the json's directory or its parent).
         max_items: keep only the first items after filtering (quick experiments).
 
@@ -158,15 +140,6 @@ def load_turns(
     return turns
 
 
-@dataclass(frozen=True, slots=True)
-class VideoFeatures:
-    """Frozen image-tower features of one video's uniformly sampled frames."""
-
-    features: np.ndarray  # (T, P, Dv) float32 patch features
-    timestamps: np.ndarray  # (T,) float64 seconds (decoder PTS)
-    duration: float  # seconds
-
-
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/chronolens/timechat-features`` (``~/.cache/...`` when unset)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -212,6 +185,7 @@ class FeatureCache:
                     features=data["features"].astype(np.float32),
                     timestamps=data["timestamps"].astype(np.float64),
                     duration=float(data["duration"]),
+                    path=str(video),
                 )
         except (OSError, KeyError, ValueError) as exc:
             logger.warning("ignoring unreadable feature cache %s: %s", path, exc)
@@ -251,34 +225,25 @@ def encode_videos(
             already loaded ``FrameFeatures`` (callers encoding several sets share one tower).
         n_frames: frames sampled uniformly per video.
         cache_dir: the cache root (default ``default_cache_dir()``).
-        progress: show a progress bar.
+        progress: show a progress bar (drawn only when stderr is a terminal).
 
     Returns:
         ``{video: VideoFeatures}`` and the cache (its ``hits``/``misses`` say what was reused).
     """
-    from tqdm.auto import tqdm
-
-    from chronolens.models.timechat.features import FrameFeatures, sample_video
-
     unique = list(dict.fromkeys(videos))
     # Loaded up front: the cache key needs the weights' hash (a small cost next to decoding).
     tower = FrameFeatures(encoder) if isinstance(encoder, str) else encoder
     root = cache_dir or default_cache_dir()
     cache = FeatureCache(root, encoder=tower.name, weights_sha256=tower.weights_sha256, n_frames=n_frames)
     out: dict[Path, VideoFeatures] = {}
-    for video in tqdm(unique, desc="frame features", unit="video", disable=not progress):
+    for video in progress_bar(unique, desc="frame features", unit="video", enabled=progress):
         found = cache.load(video)
         if found is not None:
             cache.hits += 1
             out[video] = found
             continue
         cache.misses += 1
-        frames, timestamps, duration = sample_video(video, n_frames)
-        value = VideoFeatures(
-            features=np.asarray(tower(frames), dtype=np.float32),
-            timestamps=np.asarray(timestamps, dtype=np.float64),
-            duration=float(duration),
-        )
+        value = encode_video(video, n_frames, tower)
         cache.store(video, value)
         out[video] = value
     logger.info(

@@ -1,9 +1,10 @@
 """The grounding evaluation of a TimeChat training run, on the run's cached frame features.
 
-Held-out TimeIT grounding questions are answered greedily, the answers parsed into spans
-(``chronolens.timebase.text.parse_span``, clamped to the video; unparsed answers are misses) and scored
-with ``chronolens.metrics.grounding`` next to the uniform-window and random baselines, drawn in
-the same run.
+Held-out TimeIT grounding questions are answered greedily (batched across videos, on the
+features cached for training), and the answers are recorded and scored by
+:func:`chronolens.evaluation.timechat_grounding.score_grounding_answers` — the evaluation
+``chronolens bench timechat --task grounding`` scores with — next to the uniform-window and
+random baselines, drawn in the same run.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ import numpy as np
 import torch
 
 from chronolens.errors import ChronolensError
-from chronolens.training.recipes.timechat.data import TimeITTurn, VideoFeatures, stack_features
+from chronolens.evaluation.timechat_grounding import GroundingQuery, score_grounding_answers
+from chronolens.models.timechat.features import VideoFeatures
+from chronolens.progress import progress_bar
+from chronolens.training.recipes.timechat.data import TimeITTurn, stack_features
 from chronolens.training.recipes.timechat.settings import EvalSettings
 
 if TYPE_CHECKING:
@@ -36,6 +40,24 @@ class GroundingEvaluation:
     metrics: dict[str, dict[str, float | int]]  # {"timechat" | "uniform-window" | "random": metrics}
     answers: list[dict[str, Any]]  # TimeChat answer records (+ parsed span, duration, reference)
     ground_truth: dict[str, Any]  # Charades-STA-style {"annotations": [...]} for the answers' ids
+
+
+def _with_reference_spans(turns: Sequence[TimeITTurn]) -> list[tuple[int, TimeITTurn, tuple[float, float]]]:
+    """``(id, turn, reference span)`` of every turn whose reference answer states a span."""
+    from chronolens.timebase.text import parse_span
+
+    queries: list[tuple[int, TimeITTurn, tuple[float, float]]] = []
+    for i, turn in enumerate(turns):
+        gt = parse_span(turn.answer, parser="default")
+        if gt is None:
+            logger.warning(
+                "eval item %d: reference answer states no span; skipped: %r", turn.item, turn.answer
+            )
+            continue
+        queries.append((i, turn, (gt.start, gt.end)))
+    if not queries:
+        raise ChronolensError("no grounding queries with a reference span to evaluate")
+    return queries
 
 
 def evaluate_grounding_split(
@@ -59,61 +81,48 @@ def evaluate_grounding_split(
         as ``chronolens bench timechat`` and ``chronolens eval charades-sta`` score answer
         files) and of both baselines, the answer records and their ground truth.
     """
-    from tqdm.auto import tqdm
-
     from chronolens.evaluation.baselines import BaselineConfig, baseline_prediction
-    from chronolens.metrics.grounding import evaluate_answers, evaluate_grounding
+    from chronolens.metrics.grounding import evaluate_grounding
     from chronolens.models.timechat import build_prompt
     from chronolens.timebase.text import parse_span
 
-    queries: list[tuple[int, TimeITTurn, tuple[float, float]]] = []
-    for i, turn in enumerate(turns):
-        gt = parse_span(turn.answer, parser="default")
-        if gt is None:
-            logger.warning(
-                "eval item %d: reference answer states no span; skipped: %r", turn.item, turn.answer
-            )
-            continue
-        queries.append((i, turn, (gt.start, gt.end)))
-    if not queries:
-        raise ChronolensError("no grounding queries with a reference span to evaluate")
+    queries = _with_reference_spans(turns)
     truth = {qid: span for qid, _, span in queries}
-    answers: list[dict[str, Any]] = []
-    ground_truth: list[dict[str, Any]] = []
+    texts: list[str] = []
     model.eval()
     step = settings.batch_size
-    for start in tqdm(range(0, len(queries), step), desc="ground", unit="batch", disable=not progress):
+    for start in progress_bar(range(0, len(queries), step), desc="ground", unit="batch", enabled=progress):
         chunk = queries[start : start + step]
-        values = [features[turn.video] for _, turn, _ in chunk]
-        feats, times, mask = stack_features(values)
+        feats, times, mask = stack_features([features[turn.video] for _, turn, _ in chunk])
         prompts = [build_prompt(turn.question) for _, turn, _ in chunk]
         with torch.autocast(device_type=device.type, dtype=autocast, enabled=autocast is not None):
-            texts = model.generate(
-                feats.to(device),
-                times.to(device),
-                mask.to(device),
-                prompts,
-                max_new_tokens=settings.max_new_tokens,
+            texts.extend(
+                model.generate(
+                    feats.to(device),
+                    times.to(device),
+                    mask.to(device),
+                    prompts,
+                    max_new_tokens=settings.max_new_tokens,
+                )
             )
-        for (qid, turn, window), value, text in zip(chunk, values, texts, strict=True):
-            span = parse_span(text, duration=value.duration, parser=settings.parser)
-            answers.append(
-                {
-                    "vname": turn.video.name,
-                    "generated_cap": text,
-                    "query": turn.question,
-                    "id": qid,
-                    "span": None if span is None else [span.start, span.end],
-                    "duration": value.duration,
-                    "reference": turn.answer,
-                }
-            )
-            record = {"image_id": turn.video.name, "caption": turn.question, "timestamp": list(window)}
-            ground_truth.append({**record, "id": qid, "duration": value.duration})
+    asked = [
+        GroundingQuery(
+            id=qid,
+            video=turn.video.name,
+            query=turn.question,
+            window=window,
+            duration=features[turn.video].duration,
+        )
+        for qid, turn, window in queries
+    ]
     # Scored exactly as `chronolens bench timechat` scores TimeChat's answer files.
-    results: dict[str, dict[str, float | int]] = {
-        "timechat": evaluate_answers(answers, {"annotations": ground_truth}, parser=settings.parser)
-    }
+    scores = score_grounding_answers(asked, texts, parser=settings.parser)
+    answers: list[dict[str, Any]] = []
+    for record, q, (_, turn, _), text in zip(scores.answers, asked, queries, texts, strict=True):
+        span = parse_span(text, duration=q.duration, parser=settings.parser)
+        extra = {"span": None if span is None else [span.start, span.end], "duration": q.duration}
+        answers.append({**record, **extra, "reference": turn.answer})
+    results: dict[str, dict[str, float | int]] = {"timechat": scores.metrics}
     rng = np.random.default_rng(settings.baseline_seed)
     config = BaselineConfig(n_windows=settings.baseline_windows)
     for name in ("uniform-window", "random"):
@@ -122,4 +131,4 @@ def evaluate_grounding_split(
             windows, _ = baseline_prediction(name, features[turn.video].duration, rng, config)
             preds[qid] = windows[0][:2]  # the top-ranked window is the R1 prediction
         results[name] = evaluate_grounding(preds, truth)
-    return GroundingEvaluation(metrics=results, answers=answers, ground_truth={"annotations": ground_truth})
+    return GroundingEvaluation(metrics=results, answers=answers, ground_truth=scores.ground_truth)

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from chronolens.models.timechat.features import VideoFeatures
 from chronolens.models.token_batches import right_pad
-from chronolens.training.recipes.timechat.data import VideoFeatures, stack_features
+from chronolens.training.recipes.timechat.data import stack_features
 from chronolens.training.recipes.timechat.settings import TrainSettings
 
 if TYPE_CHECKING:

@@ -1,22 +1,19 @@
-"""Video LLM inference with TimeChat: timestamped captions, questions, and grounding from free text.
+"""A TimeChat session: one loaded checkpoint answering about videos, each video sampled once.
 
 A trained TimeChat checkpoint (``chronolens train timechat``; ``models.timechat.save_timechat``)
 is loaded once; each video is sampled uniformly (``config.n_frames`` frames with their real
 PTS timestamps), its frames go through the frozen image tower once, and every question asked
-about that video reuses those features. Generation is greedy.
+about that video reuses those features (:class:`~chronolens.models.timechat.features.VideoFeatures`).
+Generation is greedy.
 
 - :func:`caption` — dense captions: the model's answer to a TimeIT dense-captioning instruction,
   read into ``[(Span, caption), ...]`` by :func:`chronolens.timebase.text.parse_timestamped_captions`.
 - :func:`ask` — any question, answered in free text (optionally with timestamped transcript
   lines in the prompt, as TimeChat does with ASR).
-- :class:`TimeChatGrounder` — the model as a grounder behind
-  :class:`~chronolens.tasks.results.GroundingResult`: the answer to a TimeIT grounding
-  instruction is read by :func:`chronolens.timebase.text.parse_span`, clamped to ``[0, duration]`` and
-  optionally snapped to the sampled frames' times. An answer with no span gives an empty result
-  flagged ``parsed=False`` with the raw text kept — never a made-up span.
 
 Text generation sits behind one boundary (:data:`GenerateFn`), so the parsing, clamping and
-bookkeeping can be driven by any generator (tests inject a stub there).
+bookkeeping can be driven by any generator (tests inject a stub there). Sessions are cached per
+checkpoint by :func:`get_session` (what :func:`caption` and :func:`ask` use).
 """
 
 from __future__ import annotations
@@ -26,23 +23,15 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-import numpy as np
-
-from chronolens.data.formats.timeit import DVC_INSTRUCTIONS, HIGHLIGHT_INSTRUCTIONS, TVG_INSTRUCTIONS
 from chronolens.errors import ChronolensError
-from chronolens.tasks.results import GroundingResult
-from chronolens.timebase import Moment, Span, clamp_span
-from chronolens.timebase.grid import CLIP_LENGTH, saliency_from_span
-from chronolens.timebase.intervals import snap_span
-from chronolens.timebase.text import (
-    check_parser,
-    parse_span,
-    parse_timestamped_captions,
-)
+from chronolens.models.timechat.features import VideoFeatures
+from chronolens.tasks.answer.instructions import caption_instruction
+from chronolens.tasks.answer.results import TimedCaptions, VideoAnswer
+from chronolens.timebase import Span, clamp_span
+from chronolens.timebase.text import check_parser, parse_timestamped_captions
 
 if TYPE_CHECKING:
     from chronolens.models.timechat import TimeChat
@@ -50,17 +39,10 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_MAX_NEW_TOKENS",
     "GenerateFn",
-    "GroundingAnswer",
-    "SampledVideo",
-    "TimeChatGrounder",
     "TimeChatSession",
-    "TimedCaptions",
     "ask",
     "caption",
-    "caption_instruction",
     "get_session",
-    "grounding_instruction",
-    "highlight_instruction",
 ]
 
 logger = logging.getLogger(__name__)
@@ -70,86 +52,7 @@ VIDEO_CACHE_SIZE = 8  # sampled videos (features + timestamps) kept per session
 SESSION_CACHE_SIZE = 2  # loaded checkpoints kept by the module-level caption()/ask()
 
 # (video, instructions, transcript) -> one answer per instruction, in order.
-GenerateFn = Callable[["SampledVideo", Sequence[str], "str | None"], list[str]]
-
-
-# ---------------------------------------------------------------------------------------------
-# Instructions (TimeIT phrasings: the model answers in the form it was tuned on)
-# ---------------------------------------------------------------------------------------------
-
-
-def caption_instruction() -> str:
-    """The TimeIT dense-captioning instruction asked by :func:`caption`."""
-    return DVC_INSTRUCTIONS[0]
-
-
-def grounding_instruction(query: str) -> str:
-    """The TimeIT temporal-grounding instruction for ``query`` (single-quoted, as TimeIT does)."""
-    return TVG_INSTRUCTIONS[0].replace("<query>", f"'{query}'")
-
-
-def highlight_instruction(query: str) -> str:
-    """The TimeIT highlight-detection instruction for ``query``."""
-    return HIGHLIGHT_INSTRUCTIONS[0].replace("<query>", f"'{query}'")
-
-
-# ---------------------------------------------------------------------------------------------
-# Spans and saliency from answers
-# ---------------------------------------------------------------------------------------------
-
-
-# ---------------------------------------------------------------------------------------------
-# Results
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class SampledVideo:
-    """One video as the model sees it: uniformly sampled frames' features and their real times."""
-
-    path: str  # the video file
-    features: np.ndarray  # (T, P, Dv) float32 patch features of the frozen image tower
-    timestamps: np.ndarray  # (T,) float64 seconds, from the decoder's PTS
-    duration: float  # seconds
-
-
-@dataclass(frozen=True, kw_only=True)
-class TimedCaptions:
-    """A dense-captioning answer: the events read from it, and the text they were read from."""
-
-    events: tuple[tuple[Span, str], ...]  # (span in seconds, caption) in the order written
-    text: str  # the model's raw answer
-    duration: float  # seconds
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"duration", "text", "events": [{"timestamp": [s, e], "caption"}]}``."""
-        return {
-            "duration": self.duration,
-            "text": self.text,
-            "events": [{"timestamp": [s.start, s.end], "caption": c} for s, c in self.events],
-        }
-
-
-@dataclass(frozen=True, kw_only=True)
-class GroundingAnswer:
-    """The model's answer to a grounding query and the result read from it.
-
-    ``parsed`` is False when the answer states no span: then ``result`` has no windows and no
-    saliency, and ``text`` says what the model answered instead.
-    """
-
-    text: str  # the model's raw answer
-    parsed: bool  # a span was read from the text
-    result: GroundingResult  # empty when not parsed
-
-    def to_json(self) -> dict[str, Any]:
-        """The result's JSON plus ``"answer"`` and ``"parsed"``."""
-        return {"answer": self.text, "parsed": self.parsed, **self.result.to_json()}
-
-
-# ---------------------------------------------------------------------------------------------
-# The session: one loaded checkpoint, sampled videos cached
-# ---------------------------------------------------------------------------------------------
+GenerateFn = Callable[[VideoFeatures, Sequence[str], "str | None"], list[str]]
 
 
 def _video_key(path: Path) -> tuple[str, int, int]:
@@ -208,7 +111,7 @@ class TimeChatSession:
         if model is not None:
             model.eval()
         self._features: Any = None  # FrameFeatures, built on first use
-        self._videos: OrderedDict[tuple[str, int, int], SampledVideo] = OrderedDict()
+        self._videos: OrderedDict[tuple[str, int, int], VideoFeatures] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -235,7 +138,7 @@ class TimeChatSession:
         """Frames sampled per video (the checkpoint's ``config.n_frames``)."""
         return int(self.model.config.n_frames)
 
-    def sample(self, video: str | os.PathLike[str]) -> SampledVideo:
+    def sample(self, video: str | os.PathLike[str]) -> VideoFeatures:
         """Sample ``video`` and compute its frame features, or return them from the cache.
 
         Raises:
@@ -248,21 +151,14 @@ class TimeChatSession:
             if cached is not None:
                 self._videos.move_to_end(key)
                 return cached
-        from chronolens.models.timechat.features import FrameFeatures, sample_video
+        from chronolens.models.timechat.features import FrameFeatures, encode_video
 
         model = self.model
-        frames, timestamps, duration = sample_video(path, self.n_frames)
         if self._features is None:
             # The tower runs where the model runs (FrameFeatures alone would pick CUDA if present).
             device = self.device or str(next(model.parameters()).device)
             self._features = FrameFeatures(model.config.image_encoder, device=device)
-        features = np.asarray(self._features(frames), dtype=np.float32)  # (T, P, Dv)
-        sampled = SampledVideo(
-            path=str(path),
-            features=features,
-            timestamps=np.asarray(timestamps, dtype=np.float64),
-            duration=float(duration),
-        )
+        sampled = encode_video(path, self.n_frames, self._features)
         logger.debug("%s: %d frames sampled over %.2f s", path, len(sampled.timestamps), sampled.duration)
         with self._lock:
             self._videos[key] = sampled
@@ -272,7 +168,7 @@ class TimeChatSession:
 
     def generate(
         self,
-        video: str | os.PathLike[str] | SampledVideo,
+        video: str | os.PathLike[str] | VideoFeatures,
         instructions: Sequence[str],
         *,
         transcript: str | Sequence[str] | None = None,
@@ -293,7 +189,7 @@ class TimeChatSession:
         """
         if batch_size < 1:
             raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
-        sampled = video if isinstance(video, SampledVideo) else self.sample(video)
+        sampled = video if isinstance(video, VideoFeatures) else self.sample(video)
         text = _transcript_text(transcript)
         limit = max_new_tokens or self.max_new_tokens
         answers: list[str] = []
@@ -309,7 +205,7 @@ class TimeChatSession:
         return answers
 
     def _generate(
-        self, video: SampledVideo, instructions: list[str], transcript: str | None, limit: int
+        self, video: VideoFeatures, instructions: list[str], transcript: str | None, limit: int
     ) -> list[str]:
         import torch
 
@@ -341,7 +237,7 @@ class TimeChatSession:
             sampled, [instruction or caption_instruction()], max_new_tokens=max_new_tokens
         )
         events = [
-            (_clamp(span, sampled.duration), c)
+            (clamp_span(span.start, span.end, sampled.duration), c)
             for span, c in parse_timestamped_captions(text, duration=sampled.duration, parser=parser)
         ]
         if not events:
@@ -350,7 +246,7 @@ class TimeChatSession:
 
     def ask(
         self,
-        video: str | os.PathLike[str] | SampledVideo,
+        video: str | os.PathLike[str] | VideoFeatures,
         question: str,
         *,
         transcript: str | Sequence[str] | None = None,
@@ -361,10 +257,6 @@ class TimeChatSession:
             raise ChronolensError("the question is empty")
         (text,) = self.generate(video, [question], transcript=transcript, max_new_tokens=max_new_tokens)
         return text
-
-
-def _clamp(span: Span, duration: float) -> Span:
-    return clamp_span(span.start, span.end, duration)
 
 
 def _transcript_text(transcript: str | Sequence[str] | None) -> str | None:
@@ -399,6 +291,32 @@ def get_session(checkpoint: str | os.PathLike[str], *, device: str | None = None
         return session
 
 
+@overload
+def caption(
+    video: str | os.PathLike[str],
+    *,
+    checkpoint: str | os.PathLike[str],
+    parser: str = ...,
+    instruction: str | None = ...,
+    max_new_tokens: int | None = ...,
+    device: str | None = ...,
+    details: Literal[False] = ...,
+) -> list[tuple[Span, str]]: ...
+
+
+@overload
+def caption(
+    video: str | os.PathLike[str],
+    *,
+    checkpoint: str | os.PathLike[str],
+    parser: str = ...,
+    instruction: str | None = ...,
+    max_new_tokens: int | None = ...,
+    device: str | None = ...,
+    details: Literal[True],
+) -> TimedCaptions: ...
+
+
 def caption(
     video: str | os.PathLike[str],
     *,
@@ -407,7 +325,8 @@ def caption(
     instruction: str | None = None,
     max_new_tokens: int | None = None,
     device: str | None = None,
-) -> list[tuple[Span, str]]:
+    details: bool = False,
+) -> list[tuple[Span, str]] | TimedCaptions:
     """Dense captions of ``video``: ``[(Span, caption), ...]`` in the order the model wrote them.
 
     Args:
@@ -417,13 +336,40 @@ def caption(
         instruction: what to ask (default: the TimeIT dense-captioning instruction).
         max_new_tokens: cap on generated tokens.
         device: torch device.
+        details: return the whole :class:`TimedCaptions` (events, the raw answer, the duration).
 
     Returns:
         Events with spans clamped to ``[0, duration]``; empty when the answer has no timestamps.
     """
     session = get_session(checkpoint, device=device)
     result = session.caption(video, instruction=instruction, parser=parser, max_new_tokens=max_new_tokens)
-    return list(result.events)
+    return result if details else list(result.events)
+
+
+@overload
+def ask(
+    video: str | os.PathLike[str],
+    question: str,
+    *,
+    checkpoint: str | os.PathLike[str],
+    transcript: str | Sequence[str] | None = ...,
+    max_new_tokens: int | None = ...,
+    device: str | None = ...,
+    details: Literal[False] = ...,
+) -> str: ...
+
+
+@overload
+def ask(
+    video: str | os.PathLike[str],
+    question: str,
+    *,
+    checkpoint: str | os.PathLike[str],
+    transcript: str | Sequence[str] | None = ...,
+    max_new_tokens: int | None = ...,
+    device: str | None = ...,
+    details: Literal[True],
+) -> VideoAnswer: ...
 
 
 def ask(
@@ -434,7 +380,8 @@ def ask(
     transcript: str | Sequence[str] | None = None,
     max_new_tokens: int | None = None,
     device: str | None = None,
-) -> str:
+    details: bool = False,
+) -> str | VideoAnswer:
     """Answer ``question`` about ``video`` in free text.
 
     Args:
@@ -444,85 +391,15 @@ def ask(
         transcript: timestamped transcript (ASR) lines given to the model with the question.
         max_new_tokens: cap on generated tokens.
         device: torch device.
+        details: return a :class:`VideoAnswer` (the question, the answer, the video's duration).
+
+    Raises:
+        ChronolensError: no checkpoint there, no such video, an empty question (with ``details``
+            the video is checked first, as ``chronolens ask`` always has).
     """
     session = get_session(checkpoint, device=device)
-    return session.ask(video, question, transcript=transcript, max_new_tokens=max_new_tokens)
-
-
-# ---------------------------------------------------------------------------------------------
-# Grounding
-# ---------------------------------------------------------------------------------------------
-
-
-class TimeChatGrounder:
-    """TimeChat as a grounder: a query in, a :class:`GroundingResult` out (one window, score 1).
-
-    Args:
-        checkpoint: a TimeChat checkpoint directory (or pass ``session``).
-        session: an existing session to share its loaded model and cached videos.
-        parser: ``"default"`` or ``"timechat"`` (``format_tvg.py`` parity).
-        snap: move the span's ends to the nearest sampled-frame times.
-        clip_length: seconds per saliency clip of the result.
-        max_new_tokens: cap on generated tokens per answer.
-        device: torch device (with ``checkpoint``).
-    """
-
-    def __init__(
-        self,
-        checkpoint: str | os.PathLike[str] | None = None,
-        *,
-        session: TimeChatSession | None = None,
-        parser: str = "default",
-        snap: bool = False,
-        clip_length: float = CLIP_LENGTH,
-        max_new_tokens: int = 64,
-        device: str | None = None,
-    ) -> None:
-        check_parser(parser)
-        if not clip_length > 0:
-            raise ValueError(f"clip_length: must be > 0, got {clip_length}")
-        if session is None:
-            if checkpoint is None:
-                raise ValueError("TimeChatGrounder needs a checkpoint or a session")
-            session = get_session(checkpoint, device=device)
-        self.session = session
-        self.parser = parser
-        self.snap = snap
-        self.clip_length = clip_length
-        self.max_new_tokens = max_new_tokens
-
-    def read_answer(self, text: str, video: SampledVideo) -> GroundingAnswer:
-        """Turn one answer about ``video`` into a :class:`GroundingAnswer` (no generation)."""
-        span = parse_span(text, duration=video.duration, parser=self.parser)
-        if span is None:
-            empty = GroundingResult(
-                windows=(), saliency=(), clip_length=self.clip_length, duration=video.duration
-            )
-            return GroundingAnswer(text=text, parsed=False, result=empty)
-        span = _clamp(span, video.duration)  # the timechat parser does not clamp
-        if self.snap:
-            span = _clamp(snap_span(span, video.timestamps), video.duration)
-        result = GroundingResult(
-            windows=(Moment(span.start, span.end, 1.0),),
-            saliency=saliency_from_span(span, video.duration, self.clip_length),
-            clip_length=self.clip_length,
-            duration=video.duration,
-        )
-        return GroundingAnswer(text=text, parsed=True, result=result)
-
-    def answer_many(self, video: str | os.PathLike[str], queries: Sequence[str]) -> list[GroundingAnswer]:
-        """Ground several queries in one video (one sampling, batched generation)."""
-        sampled = self.session.sample(video)
-        texts = self.session.generate(
-            sampled, [grounding_instruction(q) for q in queries], max_new_tokens=self.max_new_tokens
-        )
-        return [self.read_answer(t, sampled) for t in texts]
-
-    def answer(self, video: str | os.PathLike[str], query: str) -> GroundingAnswer:
-        """Ground ``query`` in ``video``, keeping the model's answer and whether it parsed."""
-        (out,) = self.answer_many(video, [query])
-        return out
-
-    def ground(self, video: str | os.PathLike[str], query: str) -> GroundingResult:
-        """Where ``query`` happens in ``video``; no windows when the answer states no span."""
-        return self.answer(video, query).result
+    if not details:
+        return session.ask(video, question, transcript=transcript, max_new_tokens=max_new_tokens)
+    sampled = session.sample(video)
+    text = session.ask(sampled, question, transcript=transcript, max_new_tokens=max_new_tokens)
+    return VideoAnswer(question=question, text=text, duration=sampled.duration)
