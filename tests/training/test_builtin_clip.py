@@ -194,3 +194,28 @@ def test_cli_image_size_is_checked_before_anything_runs(
     assert code == 1
     assert "image_size (100) must be a multiple of patch_size" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_cli_reads_the_config_file_then_flags_then_overrides(
+    synth_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    from dataclasses import asdict
+
+    from transformers import CLIPModel
+
+    from chronolens.cli.main import main
+
+    config = tmp_path / "tiny.toml"
+    model = "\n".join(f"{k} = {v!r}" for k, v in asdict(SynthClipConfig.tiny()).items())
+    train = "steps = 5\nbatch_size = 8\nwarmup_steps = 1\ncheckpoint_every = 2\nthreads = 1\n"
+    config.write_text(f"[model]\n{model}\n\n[train]\n{train}")
+    out = tmp_path / "run"
+    # the file says 5 steps, the flag 4, the override 2: the override wins
+    args = ["train", "builtin-clip", "--data", str(synth_dir), "--config", str(config), "--steps", "4"]
+    assert main([*args, "train.steps=2", "--out", str(out), "--no-progress", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["steps"] == 2 and Path(summary["model_dir"]) == out / "model"
+    assert set(summary["metrics"]) == {"frame_caption_top1", "frame_query_top1", "peak_in_window", "video_r1"}
+    exported = CLIPModel.from_pretrained(out / "model", local_files_only=True)
+    assert exported.config.vision_config.image_size == 16

@@ -183,3 +183,28 @@ def test_cosine_schedule() -> None:
 def test_config_validation_names_the_field(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=field):
         _config(**{field: value})
+
+
+def test_progress_bar_follows_the_one_rule(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    # requested but stderr is not a terminal: nothing drawn
+    train(TinyTask(seed=0), _config(steps=2, progress=True), tmp_path / "pipe")
+    assert "train" not in capsys.readouterr().err
+    # requested on a terminal: the "train" bar counts steps
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    train(TinyTask(seed=0), _config(steps=2, progress=True), tmp_path / "tty")
+    err = capsys.readouterr().err
+    assert "train: 100%" in err and "2/2 [" in err
+    # not requested, even on a terminal: nothing drawn
+    train(TinyTask(seed=0), _config(steps=2, progress=False), tmp_path / "quiet")
+    assert "train" not in capsys.readouterr().err
+
+
+def test_loop_config_clamps_the_warmup_to_the_run() -> None:
+    from chronolens.training.loop import loop_config
+
+    assert loop_config(steps=3, warmup_steps=50).warmup_steps == 3
+    assert loop_config(steps=100, warmup_steps=50, lr=0.1) == LoopConfig(steps=100, warmup_steps=50, lr=0.1)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from chronolens.errors import FormatError
-from chronolens.training.recipes.timechat.settings import load_recipe, parse_override
+from chronolens.training.config import parse_override
+from chronolens.training.recipes.timechat.settings import SECTIONS, load_recipe
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs" / "timechat"
 TINY = CONFIGS / "tiny-cpu.toml"
@@ -76,10 +77,11 @@ def test_shipped_recipes_load() -> None:
 
 
 def test_overrides_are_typed() -> None:
-    assert parse_override("train.steps=200") == ("train", "steps", 200)
-    assert parse_override("model.sliding=false") == ("model", "sliding", False)
-    assert parse_override("data.tasks=['tvg', 'dvc']") == ("data", "tasks", ["tvg", "dvc"])
-    assert parse_override("data.root=/tmp/x y") == ("data", "root", "/tmp/x y")  # not TOML: a string
+    assert parse_override("train.steps=200", SECTIONS) == ("train", "steps", 200)
+    assert parse_override("model.sliding=false", SECTIONS) == ("model", "sliding", False)
+    assert parse_override("data.tasks=['tvg', 'dvc']", SECTIONS) == ("data", "tasks", ["tvg", "dvc"])
+    # a value that is not TOML is a string
+    assert parse_override("data.root=/tmp/x y", SECTIONS) == ("data", "root", "/tmp/x y")
     recipe = load_recipe(
         TINY, ["train.lr=0.01", "train.lr=2", "model.lora_targets=['q_proj']", "data.tasks=[]"]
     )
@@ -262,7 +264,7 @@ def test_crop_augmentation_shifts_frames_and_answers_together(synth_dir: Path, t
     from chronolens.models.timechat.prompting import IGNORE_INDEX
     from chronolens.timebase.text import parse_span
     from chronolens.training.recipes.timechat.data import build_samples, encode_videos, load_turns
-    from chronolens.training.recipes.timechat.recipe import _corpus, _grounding_span
+    from chronolens.training.recipes.timechat.stages import grounding_span, tokenizer_corpus
     from chronolens.training.recipes.timechat.tasks import TimeChatTask, shift_span_text
 
     assert shift_span_text("The given query happens in 4.1 - 6.2 seconds.", -1.5) == (
@@ -273,14 +275,14 @@ def test_crop_augmentation_shifts_frames_and_answers_together(synth_dir: Path, t
     features, _ = encode_videos(
         [t.video for t in turns], encoder=recipe.model.image_encoder, n_frames=8, cache_dir=tmp_path
     )
-    model = TimeChat.build(recipe.model, corpus=_corpus(turns, recipe.model))
+    model = TimeChat.build(recipe.model, corpus=tokenizer_corpus(turns, recipe.model))
     task = TimeChatTask(
         model,
         build_samples(turns, features),
         recipe.train,
         device=torch.device("cpu"),
         autocast=None,
-        spans=[_grounding_span(t) for t in turns],
+        spans=[grounding_span(t) for t in turns],
     )
     batch = task.make_batch(0, 0, torch.Generator().manual_seed(3))
     assert batch.input_ids.shape[0] == 4

@@ -1,7 +1,10 @@
 """``chronolens train RECIPE ...``: run a training recipe (one sub-subcommand per recipe).
 
-Recipes register below as ``name -> (help, add_arguments, run)``: ``builtin-clip`` and
-``timechat``.
+The recipes, their configs and their run functions live in the registry
+(``chronolens.training.recipes``: ``list_recipes``, ``get_recipe``); this module only adds each
+one's command-line surface and prints its result. Every recipe takes ``--config FILE`` and
+``section.key=value`` overrides, validated by the one recipe config loader (a bad config is a
+user error: exit 1).
 """
 
 from __future__ import annotations
@@ -11,25 +14,30 @@ import json
 import shlex
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["HELP", "RECIPES", "add_arguments", "run"]
+__all__ = ["HELP", "add_arguments", "run"]
 
 HELP = "train a model with one of chronolens' recipes (builtin-clip, timechat)"
 
-
-@dataclass(frozen=True)
-class Recipe:
-    """A registered training recipe's CLI surface."""
-
-    help: str  # one line shown in --help
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
+OVERRIDES_METAVAR = "KEY=VALUE"
 
 
 def _builtin_clip_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, type=Path, help="directory written by 'chronolens synth'")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="recipe TOML with [model] and [train] (default: the recipe's settings)",
+    )
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar=OVERRIDES_METAVAR,
+        help="override recipe settings (after --config and the flags), e.g. train.lr=1e-4 model.patch_size=4",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/builtin-clip"), help="run directory")
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps (default: the recipe's)")
     parser.add_argument("--batch-size", type=int, default=None, help="pairs per step (default: the recipe's)")
@@ -51,44 +59,38 @@ def _builtin_clip_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="square model input in pixels, a multiple of the patch size (default: the model's, 96)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of init and batch sampling")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    # seed and threads default to the recipe's (0 and 2, what these flags defaulted to before)
+    parser.add_argument("--seed", type=int, default=None, help="seed of init and batch sampling")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--max-videos", type=int, default=None, help="use only this many train videos")
     parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def _builtin_clip_run(args: argparse.Namespace) -> int:
-    from dataclasses import replace
+# builtin-clip flag -> the config key it sets (a flag is a shortcut for an override)
+_BUILTIN_CLIP_FLAGS = {
+    "steps": "train.steps",
+    "batch_size": "train.batch_size",
+    "max_videos": "train.max_videos",
+    "frames_per_video": "train.frames_per_video",
+    "hard_negative_prob": "train.hard_negative_prob",
+    "image_size": "model.image_size",
+    "seed": "train.seed",
+    "threads": "train.threads",
+}
 
+
+def _builtin_clip_overrides(args: argparse.Namespace) -> list[str]:
     from chronolens.errors import ChronolensError
-    from chronolens.training.recipes.synth_clip.recipe import BuiltinClipConfig, run_builtin_clip
 
     if not args.data.is_dir():
         raise ChronolensError(f"--data {args.data} is not a directory (make one with 'chronolens synth')")
-    config = BuiltinClipConfig(seed=args.seed, threads=args.threads, progress=not args.no_progress)
-    overrides: dict[str, object] = {}
-    if args.steps is not None:
-        overrides["steps"] = args.steps
-    if args.batch_size is not None:
-        overrides["batch_size"] = args.batch_size
-    if args.max_videos is not None:
-        overrides["max_videos"] = args.max_videos
-    if args.frames_per_video is not None:
-        overrides["frames_per_video"] = args.frames_per_video
-    if args.hard_negative_prob is not None:
-        overrides["hard_negative_prob"] = args.hard_negative_prob
-    try:
-        if args.image_size is not None:
-            overrides["model"] = replace(config.model, image_size=args.image_size)
-        config = replace(config, **overrides)  # type: ignore[arg-type]
-    except ValueError as exc:
-        raise ChronolensError(str(exc)) from exc
-    command = (
-        "chronolens " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "chronolens train"
-    )
-    result = run_builtin_clip(args.data, args.out, config, resume=args.resume, command=command)
+    given = {key: getattr(args, dest) for dest, key in _BUILTIN_CLIP_FLAGS.items()}
+    return [f"{key}={value!r}" for key, value in given.items() if value is not None]
+
+
+def _builtin_clip_report(result: Any, as_json: bool) -> None:
     summary = {
         "model_dir": str(result.model_dir),
         "steps": result.train.steps,
@@ -97,14 +99,13 @@ def _builtin_clip_run(args: argparse.Namespace) -> int:
         "wall_s": result.wall_s,
         "metrics": result.metrics,
     }
-    if args.json:
+    if as_json:
         print(json.dumps(summary, indent=2))
-    else:
-        print(f"model written to {result.model_dir}")
-        for name, value in sorted(result.metrics.items()):
-            print(f"  {name}: {value:.4f}")
-        print(f"  training wall time: {result.train.wall_s / 60:.1f} min")
-    return 0
+        return
+    print(f"model written to {result.model_dir}")
+    for name, value in sorted(result.metrics.items()):
+        print(f"  {name}: {value:.4f}")
+    print(f"  training wall time: {result.train.wall_s / 60:.1f} min")
 
 
 def _timechat_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,7 +113,7 @@ def _timechat_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "overrides",
         nargs="*",
-        metavar="KEY=VALUE",
+        metavar=OVERRIDES_METAVAR,
         help="override recipe settings, e.g. train.steps=200 model.sliding=false data.root=DIR",
     )
     parser.add_argument("--out", type=Path, default=Path("runs/timechat"), help="run directory")
@@ -121,30 +122,7 @@ def _timechat_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
-def _timechat_run(args: argparse.Namespace) -> int:
-    from chronolens.training.recipes.timechat.recipe import run_timechat
-    from chronolens.training.recipes.timechat.settings import load_recipe
-
-    recipe = load_recipe(args.config, args.overrides)
-    on_log = None
-    if not args.no_progress:
-        from tqdm.auto import tqdm
-
-        from chronolens.training.recipes.timechat.tasks import AUX_LOSSES
-
-        def on_log(record: dict[str, object]) -> None:
-            aux = "".join(  # auxiliary losses (unweighted) that the loss includes
-                f" ({name} {float(record[key]):.4f})"  # type: ignore[arg-type]
-                for key, name in AUX_LOSSES
-                if key in record
-            )
-            tqdm.write(
-                f"[{record['stage']}] step {record['step']} loss {float(record['loss']):.4f}{aux} "  # type: ignore[arg-type]
-                f"{float(record['tokens_per_s']):.0f} tokens/s",  # type: ignore[arg-type]
-                file=sys.stderr,
-            )
-
-    result = run_timechat(recipe, args.out, resume=args.resume, progress=not args.no_progress, on_log=on_log)
+def _timechat_report(result: Any, as_json: bool) -> None:
     summary = {
         "model_dir": str(result.model_dir),
         "steps": result.train.steps,
@@ -155,39 +133,92 @@ def _timechat_run(args: argparse.Namespace) -> int:
         "timings_s": result.timings,
         "metrics": result.metrics,
     }
-    if args.json:
+    if as_json:
         print(json.dumps(summary, indent=2))
-        return 0
+        return
     print(f"model written to {result.model_dir}")
     for name, values in result.metrics.items():
         shown = ", ".join(f"{k} {float(v):.1f}" for k, v in values.items() if k.startswith(("R1", "mIoU")))
         print(f"  grounding {name}: {shown} (unparsed {values.get('parse_failures', 0)})")
     minutes = {k: v / 60 for k, v in result.timings.items()}
     print(f"  training wall time: {minutes['train']:.1f} min (whole run {minutes['total']:.1f} min)")
-    return 0
 
 
-RECIPES: dict[str, Recipe] = {
-    "builtin-clip": Recipe(
-        help="train the built-in image-text model (builtin:synth-clip) on a synthetic dataset",
-        add_arguments=_builtin_clip_arguments,
-        run=_builtin_clip_run,
-    ),
-    "timechat": Recipe(
-        help="instruction-tune TimeChat on TimeIT data and score grounding (--config FILE [KEY=VALUE ...])",
-        add_arguments=_timechat_arguments,
-        run=_timechat_run,
-    ),
+def _generic_arguments(parser: argparse.ArgumentParser, name: str) -> None:
+    """The surface of a recipe with no flags of its own."""
+    parser.add_argument("--config", type=Path, default=None, help="recipe TOML (default: the recipe's)")
+    parser.add_argument("overrides", nargs="*", metavar=OVERRIDES_METAVAR, help="override recipe settings")
+    parser.add_argument("--out", type=Path, default=Path("runs") / name, help="run directory")
+    parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars or loss lines")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _generic_report(result: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"model_dir": str(result.model_dir), "metrics": result.metrics}, indent=2))
+    else:
+        print(f"model written to {result.model_dir}")
+
+
+# The command-line surface of each recipe: (add_arguments, flags -> overrides, print the result).
+_Surface = tuple[
+    Callable[[argparse.ArgumentParser], None],
+    Callable[[argparse.Namespace], list[str]],
+    Callable[[Any, bool], None],
+]
+_SURFACES: dict[str, _Surface] = {
+    "builtin-clip": (_builtin_clip_arguments, _builtin_clip_overrides, _builtin_clip_report),
+    "timechat": (_timechat_arguments, lambda args: [], _timechat_report),
 }
 
 
+def _print_log(record: dict[str, Any]) -> None:
+    """One loss line per logged training record, above the progress bar."""
+    from tqdm.auto import tqdm
+
+    aux = "".join(f" ({name} {float(value):.4f})" for name, value in record.get("aux_losses", {}).items())
+    tqdm.write(
+        f"[{record['stage']}] step {record['step']} loss {float(record['loss']):.4f}{aux} "
+        f"{float(record['tokens_per_s']):.0f} tokens/s",
+        file=sys.stderr,
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add one sub-subcommand per recipe."""
+    """Add one sub-subcommand per registered recipe."""
+    from chronolens.training.recipes import list_recipes
+
     sub = parser.add_subparsers(dest="recipe", metavar="RECIPE", required=True)
-    for name, recipe in RECIPES.items():
-        recipe.add_arguments(sub.add_parser(name, help=recipe.help, description=recipe.help))
+    for recipe in list_recipes():
+        recipe_parser = sub.add_parser(recipe.name, help=recipe.help, description=recipe.help)
+        surface = _SURFACES.get(recipe.name)
+        if surface is None:
+            _generic_arguments(recipe_parser, recipe.name)
+        else:
+            surface[0](recipe_parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Dispatch to the chosen recipe."""
-    return RECIPES[args.recipe].run(args)
+    """Load the chosen recipe's config (file, flags, overrides), run it and print the result."""
+    from chronolens.training.recipes import get_recipe
+
+    recipe = get_recipe(args.recipe)
+    _, flag_overrides, report = _SURFACES.get(recipe.name, (None, lambda a: [], _generic_report))
+    config = recipe.load_config(args.config, [*flag_overrides(args), *args.overrides])
+    command = (
+        "chronolens " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else "chronolens train"
+    )
+    # bars and loss lines unless --no-progress or the global -q (bars only on a terminal)
+    progress = not (args.no_progress or getattr(args, "quiet", False))
+    result = recipe.run(
+        config,
+        args.out,
+        resume=args.resume,
+        progress=progress,
+        on_log=_print_log if progress else None,
+        data_dir=getattr(args, "data", None) if recipe.needs_data else None,
+        command=command,
+    )
+    report(result, args.json)
+    return 0

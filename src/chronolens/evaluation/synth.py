@@ -288,6 +288,8 @@ def run_synth_bench(
     from chronolens.library import Library
     from chronolens.video.sampling import FixedFps
 
+    # One function on purpose: retrieval, per-query moments and composites run in one open library
+    # and draw from one rng in this order (the random and baseline rows depend on that order).
     cfg = config or SynthBenchConfig()
     dataset = load_synth(data_dir)
     videos = list(dataset.split(cfg.split))

@@ -7,7 +7,7 @@ uninterrupted run would have seen, with no data-loader state to save.
 
 Features: seed, fixed number of optimizer steps, gradient accumulation, AdamW with linear warmup
 then cosine decay, gradient clipping, periodic atomic checkpoints (``checkpoint.py``),
-``resume``, a tqdm bar with loss and throughput, and a JSON-lines loss log.
+``resume``, a progress bar with loss and throughput (``chronolens.progress``), and a JSON-lines loss log.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
+from chronolens.progress import progress_bar
 from chronolens.training.checkpoint import find_latest, load_checkpoint, save_checkpoint
 
-__all__ = ["LoopConfig", "TrainResult", "TrainTask", "cosine_lr", "train"]
+__all__ = ["LoopConfig", "TrainResult", "TrainTask", "cosine_lr", "loop_config", "train"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class LoopConfig:
     checkpoint_every: int = 0  # steps between checkpoints; 0 = only at the end
     keep_checkpoints: int = 2  # most recent checkpoints kept on disk
     log_every: int = 50  # steps between logged loss lines
-    progress: bool = True  # show a tqdm bar
+    progress: bool = True  # show a progress bar (drawn only when stderr is a terminal)
     extra: dict[str, Any] = field(default_factory=dict)  # recipe settings recorded in the log header
 
     def __post_init__(self) -> None:
@@ -103,6 +104,20 @@ class LoopConfig:
             raise ValueError(f"LoopConfig.keep_checkpoints must be >= 1, got {self.keep_checkpoints}")
         if self.log_every < 1:
             raise ValueError(f"LoopConfig.log_every must be >= 1, got {self.log_every}")
+
+
+def loop_config(*, steps: int, warmup_steps: int = 0, **settings: Any) -> LoopConfig:
+    """The ``LoopConfig`` a recipe's settings give: the one place recipes build one.
+
+    A recipe's warmup is clamped to its run's length (a 50-step warmup in a 3-step test run is a
+    3-step warmup), the rule every recipe followed when each built its own.
+
+    Args:
+        steps: optimizer steps of the run.
+        warmup_steps: the recipe's warmup (clamped to ``steps``).
+        **settings: any other ``LoopConfig`` field.
+    """
+    return LoopConfig(steps=steps, warmup_steps=min(warmup_steps, steps), **settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +192,8 @@ def train(
     Returns:
         A ``TrainResult``; the trained weights are in ``task.model``.
     """
+    # One function (~100 lines) on purpose: an optimizer step, its logging window and its
+    # checkpoint share state (losses, samples, the window's counters) that reads best top to bottom.
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_root = out / CHECKPOINT_DIR
@@ -200,7 +217,7 @@ def train(
     losses: list[float] = []
     samples = 0
     t0 = time.perf_counter()
-    bar = _progress(config, start)
+    bar = progress_bar(total=config.steps, initial=start, desc="train", unit="step", enabled=config.progress)
     window_loss, window_samples, window_steps, window_t = 0.0, 0, 0, time.perf_counter()
     for step in range(start, config.steps):
         lr = cosine_lr(step, config)
@@ -228,7 +245,7 @@ def train(
         window_loss += step_loss
         window_steps += 1
         done = step + 1
-        if bar is not None:
+        if not bar.disable:
             rate = samples / max(time.perf_counter() - t0, 1e-9)
             bar.update(1)
             bar.set_postfix(loss=f"{step_loss:.4f}", lr=f"{lr:.2e}", samples_s=f"{rate:.0f}")
@@ -255,8 +272,7 @@ def train(
             window_loss, window_samples, window_steps, window_t = 0.0, 0, 0, time.perf_counter()
         if (config.checkpoint_every and done % config.checkpoint_every == 0) or done == config.steps:
             save_checkpoint(ckpt_root, done, model, optimizer, keep=config.keep_checkpoints)
-    if bar is not None:
-        bar.close()
+    bar.close()
     wall = time.perf_counter() - t0
     final = losses[-1] if losses else float("nan")
     _append_log(log_path, {"event": "end", "step": config.steps, "wall_s": wall, "final_loss": final})
@@ -264,14 +280,6 @@ def train(
     return TrainResult(
         steps=config.steps, start_step=start, final_loss=final, wall_s=wall, samples=samples, losses=losses
     )
-
-
-def _progress(config: LoopConfig, start: int) -> Any:
-    if not config.progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=config.steps, initial=start, desc="train", unit="step", dynamic_ncols=True)
 
 
 def _jsonable(config: LoopConfig) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import logging
 import os
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,14 +23,23 @@ import torch
 from chronolens.models.synth_clip.config import SynthClipConfig, build_clip_model
 from chronolens.models.synth_clip.tokenizer import build_tokenizer
 from chronolens.models.token_batches import right_pad
-from chronolens.training.loop import LoopConfig, TrainResult, train
+from chronolens.training.config import invalid_values, read_tables, section_values
+from chronolens.training.loop import LoopConfig, TrainResult, loop_config, train
 from chronolens.training.losses import clamp_logit_scale, clip_contrastive_loss
 from chronolens.training.recipes.synth_clip.data import FrameBank, build_frame_bank
 
 if TYPE_CHECKING:
     from transformers import CLIPModel, PreTrainedTokenizerBase
 
-__all__ = ["BuiltinClipConfig", "ClipBatch", "ClipPairTask", "RecipeResult", "run_builtin_clip"]
+__all__ = [
+    "SECTIONS",
+    "BuiltinClipConfig",
+    "ClipBatch",
+    "ClipPairTask",
+    "RecipeResult",
+    "load_config",
+    "run_builtin_clip",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +108,53 @@ class BuiltinClipConfig:
             )
         if self.threads < 1:
             raise ValueError(f"BuiltinClipConfig.threads must be >= 1, got {self.threads}")
+
+
+# Sections of a builtin-clip config file: [model] is the architecture (SynthClipConfig), [train]
+# every other BuiltinClipConfig field. ``progress`` is a run-time switch (--no-progress), not a
+# setting.
+SECTIONS: dict[str, type] = {"model": SynthClipConfig, "train": BuiltinClipConfig}
+_NOT_TRAIN_SETTINGS = ("model", "progress")
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None, overrides: Sequence[str] = ()
+) -> BuiltinClipConfig:
+    """Read a builtin-clip config TOML file (``[model]``, ``[train]``) and apply overrides.
+
+    Args:
+        path: the TOML file (``None``: the recipe's defaults).
+        overrides: ``section.key=value`` strings (``train.steps=200``, ``model.image_size=64``),
+            applied in order after the file.
+
+    Returns:
+        The validated config.
+
+    Raises:
+        FormatError: unreadable TOML, unknown sections or keys (with the closest valid name),
+            values of the wrong type, or values a config rejects.
+    """
+    source, tables = read_tables(path, overrides, SECTIONS)
+    with invalid_values(source):
+        model = SynthClipConfig(**section_values(SynthClipConfig, tables.get("model", {}), "model", source))
+        train_values = section_values(
+            BuiltinClipConfig, tables.get("train", {}), "train", source, exclude=_NOT_TRAIN_SETTINGS
+        )
+        return BuiltinClipConfig(model=model, **train_values)
+
+
+def _loop_config(config: BuiltinClipConfig) -> LoopConfig:
+    """The loop settings of a builtin-clip run (the loop's defaults for everything not named)."""
+    return loop_config(
+        steps=config.steps,
+        lr=config.lr,
+        warmup_steps=config.warmup_steps,
+        weight_decay=config.weight_decay,
+        seed=config.seed,
+        checkpoint_every=config.checkpoint_every,
+        progress=config.progress,
+        extra={"recipe": "builtin-clip"},
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,18 +392,8 @@ def run_builtin_clip(
     tokenizer = build_tokenizer(corpus, max_length=config.model.max_text_len)
     model = build_clip_model(config.model, len(tokenizer), seed=config.seed)
     task = ClipPairTask(model, tokenizer, train_bank, config)
-    loop = LoopConfig(
-        steps=config.steps,
-        lr=config.lr,
-        warmup_steps=min(config.warmup_steps, config.steps),
-        weight_decay=config.weight_decay,
-        seed=config.seed,
-        checkpoint_every=config.checkpoint_every,
-        progress=config.progress,
-        extra={"recipe": "builtin-clip"},
-    )
     t_train = time.perf_counter()
-    result = train(task, loop, out, resume=resume)
+    result = train(task, _loop_config(config), out, resume=resume)
     train_wall = time.perf_counter() - t_train
     metrics = evaluate_frames(model, tokenizer, val_bank)
     logger.info("val metrics: %s", {k: round(v, 4) for k, v in metrics.items()})

@@ -3,31 +3,30 @@
 A recipe has four sections, each a frozen dataclass: ``[model]`` (``TimeChatConfig`` plus a
 ``preset``), ``[data]`` (``DataSettings``), ``[train]`` (``TrainSettings``) and ``[eval]``
 (``EvalSettings``). ``load_recipe`` reads the file, applies overrides read as TOML values, and
-checks every key and type, naming the closest valid key on a typo.
+checks every key and type, naming the closest valid key on a typo (all through the loader both
+recipes share, ``chronolens.training.config``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
-import types
-import typing
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from chronolens.errors import FormatError
 from chronolens.models.timechat.config import TimeChatConfig
+from chronolens.training.config import invalid_values, read_tables, section_values
 
 __all__ = [
+    "SECTIONS",
     "DataSettings",
     "EvalSettings",
     "TimeChatRecipe",
     "TrainSettings",
     "load_recipe",
-    "parse_override",
 ]
 
 MODEL_DIR = "model"  # exported TimeChat (save_timechat) inside the run directory
@@ -183,107 +182,15 @@ class TimeChatRecipe:
 
 
 # ---------------------------------------------------------------------------------------------
-# Recipe files and key=value overrides
+# Recipe files and key=value overrides (read through the shared chronolens.training.config)
 # ---------------------------------------------------------------------------------------------
 
-_SECTIONS: dict[str, type] = {
+SECTIONS: dict[str, type] = {
     "model": TimeChatConfig,
     "data": DataSettings,
     "train": TrainSettings,
     "eval": EvalSettings,
 }
-
-
-def _closest(word: str, choices: Sequence[str]) -> str:
-    import difflib
-
-    match = difflib.get_close_matches(word, choices, n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
-def _check_type(value: Any, hint: Any, where: str) -> Any:
-    """``value`` converted to ``hint`` (int -> float, list -> tuple) or a FormatError naming ``where``."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(hint)
-        if value is None and type(None) in options:
-            return None
-        errors = []
-        for option in options:
-            if option is type(None):
-                continue
-            try:
-                return _check_type(value, option, where)
-            except FormatError as exc:
-                errors.append(str(exc))
-        raise FormatError(errors[0] if errors else f"{where}: bad value {value!r}")
-    if origin is tuple:
-        args = typing.get_args(hint)
-        if not isinstance(value, (list, tuple)):
-            raise FormatError(f"{where}: expected a list, got {value!r}")
-        item = args[0] if args else Any
-        return tuple(_check_type(v, item, f"{where}[{i}]") for i, v in enumerate(value))
-    if hint is Any:
-        return value
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise FormatError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise FormatError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise FormatError(f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise FormatError(f"{where}: expected a string, got {value!r}")
-        return value
-    raise FormatError(f"{where}: unsupported setting type {hint!r}")
-
-
-def _build_section(cls: type, table: Mapping[str, Any], section: str, source: str) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in fields(cls)]
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        if key not in hints:
-            raise FormatError(
-                f"{source}: unknown setting {section}.{key}{_closest(key, names)}; "
-                f"[{section}] takes: {', '.join(names)}"
-            )
-        values[key] = _check_type(value, hints[key], f"{source}: {section}.{key}")
-    return values
-
-
-def parse_override(text: str) -> tuple[str, str, Any]:
-    """``"section.key=value"`` -> ``(section, key, value)``; the value is read as a TOML value.
-
-    ``train.steps=200`` gives an int, ``model.sliding=false`` a bool, ``data.tasks=["tvg","dvc"]``
-    a list; a value that is not valid TOML (``data.root=/tmp/synth``) is taken as a string.
-
-    Raises:
-        FormatError: no ``=``, or the key is not ``section.key`` with a known section.
-    """
-    if "=" not in text:
-        raise FormatError(f"override {text!r}: expected section.key=value, e.g. train.steps=200")
-    key, raw = text.split("=", 1)
-    key = key.strip()
-    if key.count(".") != 1:
-        raise FormatError(f"override {text!r}: the key must be section.key, e.g. train.steps")
-    section, name = key.split(".")
-    if section not in _SECTIONS:
-        raise FormatError(
-            f"override {text!r}: unknown section {section!r}{_closest(section, list(_SECTIONS))}; "
-            f"sections: {', '.join(_SECTIONS)}"
-        )
-    try:
-        value: Any = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw.strip()
-    return section, name, value
 
 
 def load_recipe(path: str | os.PathLike[str] | None, overrides: Sequence[str] = ()) -> TimeChatRecipe:
@@ -301,40 +208,19 @@ def load_recipe(path: str | os.PathLike[str] | None, overrides: Sequence[str] = 
         FormatError: unreadable TOML, unknown sections or keys (with the closest valid name),
             values of the wrong type, or values a config rejects.
     """
-    source = str(path) if path is not None else "defaults"
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise FormatError(f"{source}: not a readable TOML recipe: {exc}") from exc
-    tables: dict[str, dict[str, Any]] = {}
-    for section, table in raw.items():
-        if section not in _SECTIONS:
-            raise FormatError(
-                f"{source}: unknown section [{section}]{_closest(section, list(_SECTIONS))}; "
-                f"sections: {', '.join(_SECTIONS)}"
-            )
-        if not isinstance(table, dict):
-            raise FormatError(f"{source}: {section} must be a table ([{section}])")
-        tables[section] = dict(table)
-    for text in overrides:
-        section, name, value = parse_override(text)
-        tables.setdefault(section, {})[name] = value
+    source, tables = read_tables(path, overrides, SECTIONS)
     model_table = dict(tables.get("model", {}))
     preset = model_table.pop("preset", "tiny")
     if preset not in PRESETS:
         raise FormatError(f"{source}: model.preset must be one of {', '.join(PRESETS)}, got {preset!r}")
-    try:
-        model_values = _build_section(TimeChatConfig, model_table, "model", source)
+    with invalid_values(source):
+        model_values = section_values(TimeChatConfig, model_table, "model", source)
         model = (
             TimeChatConfig.tiny(**model_values) if preset == "tiny" else TimeChatConfig.paper(**model_values)
         )
         settings = {
-            name: cls(**_build_section(cls, tables.get(name, {}), name, source))
-            for name, cls in _SECTIONS.items()
+            name: cls(**section_values(cls, tables.get(name, {}), name, source))
+            for name, cls in SECTIONS.items()
             if name != "model"
         }
-    except (ValueError, TypeError) as exc:
-        raise FormatError(f"{source}: {exc}") from exc
     return TimeChatRecipe(preset=preset, model=model, **settings)
