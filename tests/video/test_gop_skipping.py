@@ -11,6 +11,7 @@ from tests.video.video_helpers import fixed_fps_targets, naive_select
 
 from chronolens.video import FixedFps, Keyframes, UniformN, read_frames, write_video
 from chronolens.video import reader as reader_module
+from chronolens.video.decoder import Decoder
 from chronolens.video.seek import KeyframeIndex, TargetSelector, sampling_targets
 
 
@@ -58,13 +59,13 @@ def test_gop_skipping_matches_full_decode(h264_gop: Path, sampling: FixedFps | U
 
 def test_gop_skipping_really_seeks(h264_gop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seeks: list[int] = []
-    real_seek = reader_module._Decoder.seek
+    real_seek = Decoder.seek
 
-    def spy(self: reader_module._Decoder, pts: int) -> None:
+    def spy(self: Decoder, pts: int) -> None:
         seeks.append(pts)
         real_seek(self, pts)
 
-    monkeypatch.setattr(reader_module._Decoder, "seek", spy)
+    monkeypatch.setattr(Decoder, "seek", spy)
     frames = read_frames(h264_gop, 1.0)
     assert len(frames) == 7
     # Targets 1..6 s each lie past a keyframe that is after the previous pick: one seek per target.
@@ -153,16 +154,16 @@ def test_bogus_keyframe_index_still_exact(h264_gop: Path, monkeypatch: pytest.Mo
 
 def test_seek_overshoot_falls_back_to_sequential(h264_gop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A seek that lands after the requested keyframe triggers the exact sequential fallback."""
-    real_seek = reader_module._Decoder.seek
+    real_seek = Decoder.seek
     calls: list[int] = []
 
-    def late_seek(self: reader_module._Decoder, pts: int) -> None:
+    def late_seek(self: Decoder, pts: int) -> None:
         calls.append(pts)
         # The first seek jumps one GOP too far (as a broken index would); later ones are honest.
         step = int(0.4 / self.stream.time_base) if len(calls) == 1 else 0
         real_seek(self, pts + step)
 
-    monkeypatch.setattr(reader_module._Decoder, "seek", late_seek)
+    monkeypatch.setattr(Decoder, "seek", late_seek)
     times, images = _expected_at_1fps(h264_gop)
     got = read_frames(h264_gop, 1.0)
     np.testing.assert_allclose(got.timestamps, times, atol=1e-9)

@@ -22,14 +22,24 @@ import logging
 import math
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 
 import av
 import numpy as np
 
 from chronolens.errors import DecodeError
+from chronolens.video.decoder import (
+    Clock,
+    Damage,
+    Decoder,
+    decode_cause,
+    header_duration,
+    open_container,
+    open_video,
+    start_pts,
+    stream_rotation,
+)
 from chronolens.video.sampling import AtTimes, FixedFps, Keyframes, Sampling
 from chronolens.video.seek import (
     TIMESTAMP_EPS_S,
@@ -38,7 +48,7 @@ from chronolens.video.seek import (
     sampling_targets,
     scan_keyframes,
 )
-from chronolens.video.transform import coded_size, display_size, frame_to_rgb, normalize_rotation
+from chronolens.video.transform import coded_size, display_size, frame_to_rgb
 
 __all__ = ["Frames", "Resize", "VideoInfo", "frames_at", "iter_frames", "probe", "read_frames"]
 
@@ -47,14 +57,8 @@ logger = logging.getLogger(__name__)
 # Resize on decode: an int is the target shorter side (aspect kept), a (width, height) pair is exact.
 Resize = int | tuple[int, int] | None
 
-# FFmpeg's time base for container-level times (AV_TIME_BASE): microseconds.
-_AV_TIME_BASE = 1_000_000
-# AV_DISPOSITION_ATTACHED_PIC: a cover-art picture stored as a one-frame "video" stream.
-_ATTACHED_PIC_FLAG = 0x0400
 # The policy used when none is given: one frame per second (frozen, so sharing it is safe).
 DEFAULT_SAMPLING = FixedFps()
-# How many individual decode errors a warning spells out before summarising the rest.
-MAX_ERRORS_REPORTED = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,226 +90,6 @@ class Frames:
 # Opening
 
 
-def _cause(exc: BaseException) -> str:
-    """A one-line description of an FFmpeg / OS error without the path PyAV appends."""
-    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return str(text).splitlines()[0]
-
-
-def _open(path: Path) -> av.container.InputContainer:
-    if not path.exists():
-        raise DecodeError(path, "file not found")
-    if path.is_dir():
-        raise DecodeError(path, "is a directory, not a video file")
-    try:
-        return av.open(str(path), mode="r")
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise DecodeError(path, f"not a readable media file ({_cause(exc)})") from exc
-
-
-def _video_stream(container: av.container.InputContainer, path: Path) -> av.video.stream.VideoStream:
-    """The first real video stream (cover-art pictures attached to audio files do not count)."""
-    attached_pic = _ATTACHED_PIC_FLAG
-    for stream in container.streams.video:
-        if not (int(stream.disposition) & attached_pic):
-            return stream
-    kinds = sorted({str(s.type) for s in container.streams})
-    raise DecodeError(path, f"no video stream (streams found: {', '.join(kinds) or 'none'})")
-
-
-def _start_pts(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int | None:
-    """PTS (stream time base) of time 0: the stream's start, else the container's, else unknown."""
-    if stream.start_time is not None:
-        return int(stream.start_time)
-    if container.start_time is not None and stream.time_base:
-        return round(Fraction(container.start_time, _AV_TIME_BASE) / stream.time_base)
-    return None
-
-
-def _header_duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float:
-    if stream.duration is not None and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return max(0.0, container.duration / _AV_TIME_BASE)
-    return 0.0
-
-
-def _stream_rotation(stream: av.video.stream.VideoStream, first: av.VideoFrame | None) -> int:
-    """Counter-clockwise display rotation: the frame's display matrix, else a legacy ``rotate`` tag."""
-    degrees = getattr(first, "rotation", 0) if first is not None else 0  # PyAV >= 14 reads it
-    if degrees:
-        return normalize_rotation(degrees)
-    tag = stream.metadata.get("rotate")
-    if tag:
-        try:
-            # The legacy tag is clockwise; the display matrix (and this module) counter-clockwise.
-            return normalize_rotation(-float(tag))
-        except ValueError:
-            logger.warning("ignoring malformed rotate tag %r", tag)
-    return 0
-
-
-# ----------------------------------------------------------------------------------------------
-# Decoding
-
-
-class _Clock:
-    """Frame timestamps in seconds, with FFmpeg's best-effort choice between PTS and DTS."""
-
-    def __init__(self, time_base: Fraction, start_pts: int | None) -> None:
-        self.time_base = time_base
-        self.start_pts = start_pts
-        self._faulty_pts = 0
-        self._faulty_dts = 0
-        self._last_pts: int | None = None
-        self._last_dts: int | None = None
-
-    def reset(self) -> None:
-        """Forget the last timestamps (after a seek), keeping the fault counts, as FFmpeg does."""
-        self._last_pts = self._last_dts = None
-
-    def packet_seconds(self, pts: int | None) -> float | None:
-        """A packet PTS in seconds (for messages), or None when unknown."""
-        if pts is None or self.start_pts is None:
-            return None
-        return float((pts - self.start_pts) * self.time_base)
-
-    def seconds(self, frame: av.VideoFrame) -> float | None:
-        """The frame's time in seconds from the start of the video, or None without timestamps."""
-        pts, dts = frame.pts, frame.dts
-        if dts is not None:
-            if self._last_dts is not None and dts <= self._last_dts:
-                self._faulty_dts += 1
-            self._last_dts = dts
-        if pts is not None:
-            if self._last_pts is not None and pts <= self._last_pts:
-                self._faulty_pts += 1
-            self._last_pts = pts
-        best = pts if pts is not None and (self._faulty_pts <= self._faulty_dts or dts is None) else dts
-        if best is None:
-            return None
-        if self.start_pts is None:
-            self.start_pts = best
-        return float((best - self.start_pts) * self.time_base)
-
-
-@dataclass(slots=True)
-class _Damage:
-    """What could not be decoded, for one warning at the end."""
-
-    decode_errors: int = 0
-    error_samples: list[str] = field(default_factory=list)
-    demux_error: str | None = None
-    corrupt_frames: int = 0
-    no_timestamp: int = 0
-    out_of_order: int = 0
-    lost_at_end: int = 0  # packets of the final decode run that produced no frame
-
-    def note_error(self, where: str, exc: BaseException) -> None:
-        self.decode_errors += 1
-        if len(self.error_samples) < MAX_ERRORS_REPORTED:
-            self.error_samples.append(f"{where}: {_cause(exc)}")
-
-    def report(self, path: Path) -> None:
-        parts: list[str] = []
-        if self.decode_errors:
-            more = self.decode_errors - len(self.error_samples)
-            samples = "; ".join(self.error_samples) + (f"; and {more} more" if more > 0 else "")
-            parts.append(f"{self.decode_errors} packet(s) failed to decode ({samples})")
-        if self.lost_at_end:
-            parts.append(f"{self.lost_at_end} packet(s) produced no frame")
-        if self.corrupt_frames:
-            parts.append(f"{self.corrupt_frames} frame(s) flagged corrupt by the decoder (kept)")
-        if self.no_timestamp:
-            parts.append(f"{self.no_timestamp} frame(s) without a timestamp skipped")
-        if self.out_of_order:
-            parts.append(f"{self.out_of_order} frame(s) with non-increasing timestamps skipped")
-        if self.demux_error:
-            parts.append(f"reading stopped early: {self.demux_error}")
-        if parts:
-            logger.warning("%s is partly corrupt: %s", path, "; ".join(parts))
-
-
-class _Decoder:
-    """Demux + decode one video stream with error tolerance, yielding ``(seconds, frame)``."""
-
-    def __init__(
-        self,
-        container: av.container.InputContainer,
-        stream: av.video.stream.VideoStream,
-        clock: _Clock,
-        damage: _Damage,
-    ) -> None:
-        self.container = container
-        self.stream = stream
-        self.clock = clock
-        self.damage = damage
-        self.packets = 0  # non-empty packets sent to the decoder (all runs)
-        self.frames = 0  # frames the decoder returned (all runs)
-        self.count_lost = True  # False when frames are skipped on purpose (keyframes-only mode)
-
-    def seek(self, pts: int) -> None:
-        """Position the demuxer at the keyframe at or before ``pts`` and flush the decoder."""
-        self.container.seek(pts, stream=self.stream, backward=True, any_frame=False)
-        self.clock.reset()
-
-    def run(self) -> Iterator[tuple[float, av.VideoFrame]]:
-        """Decode from the current position to the end of the stream (or until closed)."""
-        sent = received = 0
-        last_ts: float | None = None
-        demux = self.container.demux(self.stream)
-        while True:
-            try:
-                packet = next(demux)
-            except StopIteration:
-                break
-            except (av.error.FFmpegError, OSError) as exc:
-                self.damage.demux_error = _cause(exc)
-                # Drain what the decoder still holds before giving up on the rest of the file.
-                packet = None
-            if packet is not None and packet.size > 0:
-                sent += 1
-                self.packets += 1
-            try:
-                decoded = self.stream.decode(packet)
-            except (av.error.FFmpegError, ValueError) as exc:
-                at = self.clock.packet_seconds(packet.pts if packet is not None else None)
-                # With frame threading an error surfaces a few packets late: the time is approximate.
-                where = f"near t={at:.3f}s" if at is not None else f"after t={last_ts or 0.0:.3f}s"
-                self.damage.note_error(where, exc)
-                decoded = []
-            for frame in decoded:
-                received += 1
-                self.frames += 1
-                if frame.is_corrupt:
-                    self.damage.corrupt_frames += 1
-                ts = self.clock.seconds(frame)
-                if ts is None:
-                    self.damage.no_timestamp += 1
-                    continue
-                last_ts = ts
-                yield ts, frame
-            if packet is None:
-                break
-        # Reached only at the end of the stream: anything still missing was undecodable.
-        if self.count_lost:
-            self.damage.lost_at_end += max(0, sent - received)
-
-
-def _prepare(
-    path: str | os.PathLike[str],
-) -> tuple[Path, av.container.InputContainer, av.video.stream.VideoStream]:
-    file = Path(path)
-    container = _open(file)
-    try:
-        stream = _video_stream(container, file)
-        stream.thread_type = "AUTO"
-    except BaseException:
-        container.close()
-        raise
-    return file, container, stream
-
-
 def probe(path: str | os.PathLike[str]) -> VideoInfo:
     """Read a video's metadata without decoding it all (one frame is decoded for rotation/size).
 
@@ -319,17 +103,17 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     Raises:
         DecodeError: missing file, directory, not a media file, no video stream, no decodable frame.
     """
-    file, container, stream = _prepare(path)
+    file, container, stream = open_video(path)
     with container:
         first: av.VideoFrame | None = None
-        damage = _Damage()
-        decoder = _Decoder(container, stream, _Clock(stream.time_base or Fraction(1, 1), None), damage)
+        damage = Damage()
+        decoder = Decoder(container, stream, Clock(stream.time_base or Fraction(1, 1), None), damage)
         try:
             for _, frame in decoder.run():
                 first = frame
                 break
-        except (av.error.FFmpegError, OSError) as exc:  # defensive: _Decoder already tolerates these
-            raise DecodeError(file, f"cannot decode ({_cause(exc)})") from exc
+        except (av.error.FFmpegError, OSError) as exc:  # defensive: Decoder already tolerates these
+            raise DecodeError(file, f"cannot decode ({decode_cause(exc)})") from exc
         if first is None:
             cause = (
                 "video stream has no frames (empty or truncated file)"
@@ -337,12 +121,12 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
                 else f"no frame could be decoded from {decoder.packets} packet(s)"
             )
             raise DecodeError(file, cause)
-        rotation = _stream_rotation(stream, first)
+        rotation = stream_rotation(stream, first)
         width, height = display_size(first.width, first.height, rotation)
         rate = stream.average_rate or stream.guessed_rate
         return VideoInfo(
             path=str(file),
-            duration=_header_duration(container, stream),
+            duration=header_duration(container, stream),
             fps=float(rate) if rate else 0.0,
             codec=stream.codec_context.name,
             width=width,
@@ -368,7 +152,7 @@ class _Batcher:
 
     def add(self, ts: float, frame: av.VideoFrame) -> Frames | None:
         if self.rotation is None:
-            self.rotation = _stream_rotation(self.stream, frame)
+            self.rotation = stream_rotation(self.stream, frame)
         self.images.append(frame_to_rgb(frame, self.size, self.rotation))
         self.times.append(ts)
         self.total += 1
@@ -382,7 +166,7 @@ class _Batcher:
         return out
 
 
-def _iter_keyframes(decoder: _Decoder, batcher: _Batcher) -> Iterator[Frames]:
+def _iter_keyframes(decoder: Decoder, batcher: _Batcher) -> Iterator[Frames]:
     decoder.stream.codec_context.skip_frame = "NONKEY"
     decoder.count_lost = False
     last = -math.inf
@@ -397,7 +181,7 @@ def _iter_keyframes(decoder: _Decoder, batcher: _Batcher) -> Iterator[Frames]:
 
 
 def _iter_targets(
-    decoder: _Decoder, batcher: _Batcher, targets: np.ndarray, index: KeyframeIndex | None
+    decoder: Decoder, batcher: _Batcher, targets: np.ndarray, index: KeyframeIndex | None
 ) -> Iterator[Frames]:
     """Select the frame displayed at each target, seeking over GOPs that hold no selected frame."""
     selector: TargetSelector[tuple[float, av.VideoFrame]] = TargetSelector(targets)
@@ -447,7 +231,7 @@ def _iter_targets(
         yield batch
 
 
-def _floor_pts(decoder: _Decoder, seconds: float) -> int:
+def _floor_pts(decoder: Decoder, seconds: float) -> int:
     start = decoder.clock.start_pts or 0
     if not math.isfinite(seconds):
         return start
@@ -483,29 +267,29 @@ def iter_frames(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
     coded_size(2, 2, 0, size)  # validates size before any I/O
-    file, container, stream = _prepare(path)
+    file, container, stream = open_video(path)
     with container:
-        start = _start_pts(container, stream)
+        start = start_pts(container, stream)
         index: KeyframeIndex | None = None
         if not isinstance(sampling, Keyframes):
-            with _open(file) as scan_container:
+            with open_container(file) as scan_container:
                 scan_stream = next(s for s in scan_container.streams.video if s.index == stream.index)
                 index = scan_keyframes(scan_container, scan_stream, start or 0)
             if index.n_packets == 0:
                 raise DecodeError(file, "video stream has no frames (empty or truncated file)")
-        damage = _Damage()
-        decoder = _Decoder(container, stream, _Clock(stream.time_base or Fraction(1, 1), start), damage)
+        damage = Damage()
+        decoder = Decoder(container, stream, Clock(stream.time_base or Fraction(1, 1), start), damage)
         batcher = _Batcher(size, batch_size, None, stream)
         if isinstance(sampling, Keyframes):
             batches = _iter_keyframes(decoder, batcher)
         else:
             assert index is not None
-            duration = index.end if index.end > 0 else _header_duration(container, stream)
+            duration = index.end if index.end > 0 else header_duration(container, stream)
             batches = _iter_targets(decoder, batcher, sampling_targets(sampling, duration), index)
         try:
             yield from batches
         except (av.error.FFmpegError, OSError) as exc:  # defensive: never let a raw av error escape
-            raise DecodeError(file, f"decoding failed ({_cause(exc)})") from exc
+            raise DecodeError(file, f"decoding failed ({decode_cause(exc)})") from exc
         last = batcher.flush()
         if last is not None:
             yield last
