@@ -1,58 +1,13 @@
-"""QVHighlights moment retrieval (MR) and highlight detection (HL), with moment_detr parity.
+"""QVHighlights scoring: moment retrieval (mAP, R1 by length bucket) and highlight detection.
 
-Reference: jayleicn/moment_detr ``standalone_eval/eval.py`` (``eval_submission``) and
-``standalone_eval/utils.py``. chronolens returns the same nested dict with the same keys in the
-same order, with values x100 but *not* rounded (the reference rounds each to 2 decimals;
-:func:`round_metrics` with ``ndigits=2`` reproduces its output). Everything is vectorised with
-numpy over queries; the reference's per-window Python loops and process pools are not needed.
-
-File formats (JSON lines, one query per line):
-
-- ground truth: ``{"qid", "query", "vid", "duration", "relevant_windows": [[st, ed], ...],
-  "relevant_clip_ids": [...], "saliency_scores": [[a, b, c], ...]}`` — MR needs
-  ``relevant_windows``; HL needs ``duration``, ``relevant_clip_ids`` and ``saliency_scores``
-  (3 annotators, scores 0-4, clips of 2 s).
-- predictions: ``{"qid", "pred_relevant_windows": [[st, ed, score], ...],
-  "pred_saliency_scores": [...]}``; either part may be absent from *every* record, in which case
-  that half of the metrics is skipped (as the reference does).
-
-Semantics reproduced from the reference, including its quirks:
-
-- Length buckets: ``short`` (0, 10], ``middle`` (10, 30], ``long`` (30, 150] on GT window length;
-  a query keeps only its GT windows inside the bucket and is dropped if none remain. ``full`` is
-  every query with every window, unfiltered.
-- MR-mAP: the first ``max_pred_windows`` (10) predicted windows *in file order*, then sorted by
-  score (stable); greedy matching at IoU thresholds 0.50:0.05:0.95 (each threshold rounded to two
-  decimals) where a prediction takes the unmatched GT window of highest IoU, IoU over the true
-  union; VOC-2011 interpolated AP per query and threshold; mean over queries; ``average`` is the
-  mean over thresholds. Two zero-length windows have IoU 0/0 = NaN, which the reference's
-  comparison treats as a match — so does chronolens.
-- MR-R1: only the *first* predicted window in file order (not the highest scored), against the
-  GT window of highest IoU (first on ties); hit when the IoU over the windows' *hull* is
-  >= threshold (``MR-R1`` has all ten thresholds; ``brief`` shows 0.5 and 0.7).
-- HL: per clip, the GT score of each annotator is binarised at min score 2 / 3 / 4
-  (``Fair`` / ``Good`` / ``VeryGood``). Hit1: the clip with the highest predicted saliency
-  (first on ties; beyond the video's clips counts 0), the max over annotators, averaged over
-  queries. mAP: predicted saliency truncated or zero-padded to the video's ``int(duration / 2)``
-  clips, average precision per annotator with tied scores as one threshold (scikit-learn's
-  ``precision_recall_curve`` with the video2gif interpolation), 0 if no clip is positive and 1 if
-  all are; the mean over queries and annotators.
-
-Where chronolens departs from the reference (which crashes or asserts in these cases):
-
-- an empty length bucket is reported as ``None`` (its ``brief`` entries too);
-- a query with no predicted windows scores AP 0 and an R1 miss;
-- an empty ``pred_saliency_scores`` is all zeros for mAP and a miss for Hit1;
-- qids that differ between files, duplicate qids, missing keys, non-numeric or non-finite
-  values, GT queries without windows (when MR is evaluated), clip ids outside the video, and
-  saliency rows without exactly 3 scores raise :class:`~chronolens.errors.FormatError`.
+The semantics, the reference (moment_detr ``standalone_eval``) and where chronolens departs from
+it are described in :mod:`chronolens.metrics.qvhighlights`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,16 +15,23 @@ import numpy as np
 
 from chronolens.errors import FormatError
 from chronolens.metrics.average_precision import highlight_average_precision
-from chronolens.metrics.io import load_json_or_jsonl, require, require_list, require_number
+from chronolens.metrics.io import load_json_or_jsonl, require
+from chronolens.metrics.qvhighlights.records import (
+    NUM_ANNOTATORS,
+    Labels,
+    gt_saliency,
+    index_by_qid,
+    scores_array,
+    which_parts,
+    windows_array,
+)
 from chronolens.metrics.temporal import temporal_iou, temporal_iou_paired
-from chronolens.timebase.grid import CLIP_LENGTH
 
 __all__ = [
     "HL_MIN_SCORES",
     "LENGTH_BUCKETS",
     "MAX_PRED_WINDOWS",
     "MR_IOU_THRESHOLDS",
-    "NUM_ANNOTATORS",
     "evaluate_files",
     "evaluate_qvhighlights",
     "round_metrics",
@@ -89,99 +51,10 @@ LENGTH_BUCKETS: dict[str, tuple[float, float] | None] = {
     "long": (30.0, 150.0),
     "full": None,
 }
-# Saliency annotators per clip.
-NUM_ANNOTATORS = 3
 # HL level name -> minimum annotator score (0..4) for a clip to count as positive.
 HL_MIN_SCORES: dict[str, int] = {"Fair": 2, "Good": 3, "VeryGood": 4}
 # R1 thresholds shown in "brief".
 _BRIEF_R1 = ("0.5", "0.7")
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Labels:
-    """Where records came from, for error messages."""
-
-    pred_file: str
-    gt_file: str
-    pred_where: Sequence[str]
-    gt_where: Sequence[str]
-
-
-# --------------------------------------------------------------------------------------------
-# parsing
-
-
-def _windows(value: Any, *, file: str, where: str, key: str, width: int) -> np.ndarray:
-    """A list of ``[st, ed(, score)]`` windows as a (N, width) float64 array, strictly validated."""
-    windows = require_list(value, file=file, where=where, what=key)
-    if not windows:
-        return np.zeros((0, width))
-    try:
-        array = np.array(windows)
-    except ValueError:
-        array = np.zeros(0)  # ragged: fall through to the per-element checks
-    if array.ndim == 2 and array.shape[1] >= width and array.dtype.kind in "if":
-        array = array[:, :width].astype(np.float64)
-        if np.isfinite(array).all():
-            return array
-    out = np.zeros((len(windows), width))
-    for i, window in enumerate(windows):
-        if not isinstance(window, list) or len(window) < width:
-            raise FormatError(
-                f"{file}: record {where}: {key}[{i}] must be a list of {width} numbers, got {window!r}"
-            )
-        for j in range(width):
-            out[i, j] = require_number(window[j], file=file, where=where, what=f"{key}[{i}][{j}]")
-    return out
-
-
-def _scores(value: Any, *, file: str, where: str, key: str) -> np.ndarray:
-    """A list of numbers as a (N,) float64 array, strictly validated."""
-    values = require_list(value, file=file, where=where, what=key)
-    array = np.array(values) if values else np.zeros(0)
-    if array.ndim == 1 and array.dtype.kind in "if" and np.isfinite(array).all():
-        return array.astype(np.float64)
-    for i, item in enumerate(values):
-        require_number(item, file=file, where=where, what=f"{key}[{i}]")
-    raise FormatError(f"{file}: record {where}: {key} must be a flat list of numbers")  # pragma: no cover
-
-
-def _qid(record: Mapping[str, Any], *, file: str, where: str) -> Any:
-    qid = require(record, "qid", file=file, where=where)
-    if isinstance(qid, (list, dict)) or qid is None:
-        raise FormatError(f"{file}: record {where}: qid must be a number or a string, got {qid!r}")
-    return qid
-
-
-def _index_by_qid(records: Sequence[Mapping[str, Any]], file: str, where: Sequence[str]) -> dict[Any, int]:
-    index: dict[Any, int] = {}
-    for i, record in enumerate(records):
-        qid = _qid(record, file=file, where=where[i])
-        if qid in index:
-            raise FormatError(
-                f"{file}: record {where[i]}: duplicate qid {qid!r} (first at {where[index[qid]]})"
-            )
-        index[qid] = i
-    return index
-
-
-def _which_parts(submission: Sequence[Mapping[str, Any]], labels: _Labels) -> tuple[bool, bool]:
-    """Whether MR and HL predictions are present; each must be in all records or in none."""
-    parts = []
-    for key in ("pred_relevant_windows", "pred_saliency_scores"):
-        has = [key in record for record in submission]
-        if any(has) and not all(has):
-            i = has.index(False)
-            raise FormatError(
-                f"{labels.pred_file}: record {labels.pred_where[i]}: missing key '{key}' "
-                "(other records have it; it must be in all records or in none)"
-            )
-        parts.append(all(has))
-    if not any(parts):
-        raise FormatError(
-            f"{labels.pred_file}: records have neither 'pred_relevant_windows' nor 'pred_saliency_scores'"
-        )
-    return parts[0], parts[1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,50 +249,6 @@ def _eval_highlight(
     return results
 
 
-def _gt_saliency(record: Mapping[str, Any], *, file: str, where: str) -> np.ndarray:
-    """The (n_clips, 3) annotator scores of a GT record (reference ``mk_gt_scores``)."""
-    duration = require_number(
-        require(record, "duration", file=file, where=where), file=file, where=where, what="duration"
-    )
-    # The reference counts whole clips with a bare int() (timebase.grid.n_whole_clips, without its
-    # at-least-one floor and epsilon): kept so scores stay identical to mk_gt_scores.
-    n_clips = int(duration / CLIP_LENGTH)
-    clip_ids = require_list(
-        require(record, "relevant_clip_ids", file=file, where=where),
-        file=file,
-        where=where,
-        what="relevant_clip_ids",
-    )
-    rows = require_list(
-        require(record, "saliency_scores", file=file, where=where),
-        file=file,
-        where=where,
-        what="saliency_scores",
-    )
-    if len(rows) != len(clip_ids):
-        raise FormatError(
-            f"{file}: record {where}: saliency_scores has {len(rows)} rows but relevant_clip_ids has "
-            f"{len(clip_ids)} entries"
-        )
-    scores = np.zeros((max(n_clips, 0), NUM_ANNOTATORS))
-    for k, (clip_id, row) in enumerate(zip(clip_ids, rows, strict=True)):
-        if isinstance(clip_id, bool) or not isinstance(clip_id, int) or not 0 <= clip_id < n_clips:
-            raise FormatError(
-                f"{file}: record {where}: relevant_clip_ids[{k}] = {clip_id!r} is not a clip index of a "
-                f"{duration:g} s video ({n_clips} clips of {CLIP_LENGTH:g} s)"
-            )
-        if not isinstance(row, list) or len(row) != NUM_ANNOTATORS:
-            raise FormatError(
-                f"{file}: record {where}: saliency_scores[{k}] must be a list of {NUM_ANNOTATORS} scores, "
-                f"got {row!r}"
-            )
-        scores[clip_id] = [
-            require_number(x, file=file, where=where, what=f"saliency_scores[{k}][{a}]")
-            for a, x in enumerate(row)
-        ]
-    return scores
-
-
 # --------------------------------------------------------------------------------------------
 # entry points
 
@@ -455,7 +284,7 @@ def evaluate_qvhighlights(
     """
     # One function on purpose: it follows the reference's eval_submission step by step (checks,
     # length buckets, moment metrics, highlight metrics, brief dict) so the two read side by side.
-    labels = _Labels(
+    labels = Labels(
         pred_file=pred_file,
         gt_file=gt_file,
         pred_where=pred_where if pred_where is not None else [f"index {i}" for i in range(len(submission))],
@@ -465,8 +294,8 @@ def evaluate_qvhighlights(
         raise FormatError(f"{pred_file}: no prediction records")
     if not ground_truth:
         raise FormatError(f"{gt_file}: no ground-truth records")
-    pred_index = _index_by_qid(submission, pred_file, labels.pred_where)
-    gt_index = _index_by_qid(ground_truth, gt_file, labels.gt_where)
+    pred_index = index_by_qid(submission, pred_file, labels.pred_where)
+    gt_index = index_by_qid(ground_truth, gt_file, labels.gt_where)
     if set(pred_index) != set(gt_index):
         missing = [q for q in gt_index if q not in pred_index]
         extra = [q for q in pred_index if q not in gt_index]
@@ -477,7 +306,7 @@ def evaluate_qvhighlights(
             )
         logger.info("evaluating the %d qids present in both files", len(set(pred_index) & set(gt_index)))
     qids = [q for q in pred_index if q in gt_index]  # submission order, as the reference
-    do_mr, do_hl = _which_parts([submission[pred_index[q]] for q in qids], labels)
+    do_mr, do_hl = which_parts([submission[pred_index[q]] for q in qids], labels)
 
     brief: dict[str, float | None] = {}
     metrics: dict[str, Any] = {}
@@ -486,7 +315,7 @@ def evaluate_qvhighlights(
         for q in qids:
             p_where, g_where = labels.pred_where[pred_index[q]], labels.gt_where[gt_index[q]]
             preds.append(
-                _windows(
+                windows_array(
                     submission[pred_index[q]]["pred_relevant_windows"],
                     file=pred_file,
                     where=p_where,
@@ -494,7 +323,7 @@ def evaluate_qvhighlights(
                     width=3,
                 )
             )
-            gt_windows = _windows(
+            gt_windows = windows_array(
                 require(ground_truth[gt_index[q]], "relevant_windows", file=gt_file, where=g_where),
                 file=gt_file,
                 where=g_where,
@@ -526,14 +355,14 @@ def evaluate_qvhighlights(
         for q in qids:
             p_where, g_where = labels.pred_where[pred_index[q]], labels.gt_where[gt_index[q]]
             pred_scores.append(
-                _scores(
+                scores_array(
                     submission[pred_index[q]]["pred_saliency_scores"],
                     file=pred_file,
                     where=p_where,
                     key="pred_saliency_scores",
                 )
             )
-            gt_scores.append(_gt_saliency(ground_truth[gt_index[q]], file=gt_file, where=g_where))
+            gt_scores.append(gt_saliency(ground_truth[gt_index[q]], file=gt_file, where=g_where))
         hl = _eval_highlight(pred_scores, gt_scores)
         metrics.update(hl)
         for level, values in hl.items():
