@@ -1,22 +1,26 @@
 """The training recipes, one package each, and their registry.
 
-Each recipe registers under its CLI name with a one-line help, its default config, a config
-loader (a TOML file plus ``section.key=value`` overrides, read through
-``chronolens.training.config``) and a run function with one signature::
+Each recipe registers under its CLI name with a one-line help and the module that implements
+it. That module defines three functions with one signature across recipes: ``default_config()``,
+``load_config(path, overrides)`` (a TOML file plus ``section.key=value`` overrides, read through
+``chronolens.training.config``) and ``run_recipe(config, out_dir, *, resume, progress, on_log,
+data_dir, command)``::
 
     recipe = get_recipe("timechat")
     config = recipe.load_config("configs/timechat/tiny-cpu.toml", ["train.steps=200"])
     result = recipe.run(config, "runs/timechat", resume=False, progress=True)
 
-The entries import their recipe lazily, so listing recipes (``chronolens train --help``) loads
-no torch.
+The module is imported on first use, so listing recipes (``chronolens train --help``) loads no
+torch.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from chronolens.errors import ChronolensError, did_you_mean
@@ -29,16 +33,49 @@ LogCallback = Callable[[dict[str, Any]], None]
 
 @dataclass(frozen=True, kw_only=True)
 class Recipe:
-    """A registered training recipe."""
+    """A registered training recipe: its name, its help and the module that implements it."""
 
     name: str  # the CLI name: ``chronolens train NAME``
     help: str  # one line shown in --help
-    default_config: Callable[[], Any]  # the recipe's config with every default
-    load_config: Callable[[ConfigPath, Sequence[str]], Any]  # (TOML file or None, overrides) -> config
-    # run(config, out_dir, *, resume, progress, on_log, data_dir, command) -> the recipe's result
-    # (``model_dir``, ``train``, ``metrics`` and recipe-specific fields)
-    run: Callable[..., Any]
+    module: str  # defines default_config(), load_config(path, overrides), run_recipe(...)
     needs_data: bool = False  # run() needs ``data_dir`` (the dataset is not part of the config)
+
+    def _module(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+    def default_config(self) -> Any:
+        """The recipe's config with every default."""
+        return self._module().default_config()
+
+    def load_config(self, path: ConfigPath, overrides: Sequence[str] = ()) -> Any:
+        """The config read from ``path`` (``None``: defaults) with ``overrides`` applied in order.
+
+        Raises:
+            FormatError: unreadable file, unknown section or key, a value of the wrong type.
+        """
+        return self._module().load_config(path, overrides)
+
+    def run(
+        self,
+        config: Any,
+        out_dir: str | os.PathLike[str],
+        *,
+        resume: bool = False,
+        progress: bool = True,
+        on_log: LogCallback | None = None,
+        data_dir: str | os.PathLike[str] | None = None,
+        command: str = "",
+    ) -> Any:
+        """Train with ``config`` into ``out_dir``; the result has ``model_dir``, ``train``, ``metrics``."""
+        return self._module().run_recipe(
+            config,
+            out_dir,
+            resume=resume,
+            progress=progress,
+            on_log=on_log,
+            data_dir=data_dir,
+            command=command,
+        )
 
 
 _REGISTRY: dict[str, Recipe] = {}
@@ -71,97 +108,18 @@ def get_recipe(name: str) -> Recipe:
     return found
 
 
-# ---------------------------------------------------------------------------------------------
-# builtin-clip: chronolens.training.recipes.synth_clip
-# ---------------------------------------------------------------------------------------------
-
-
-def _synth_clip_defaults() -> Any:
-    from chronolens.training.recipes.synth_clip.recipe import BuiltinClipConfig
-
-    return BuiltinClipConfig()
-
-
-def _synth_clip_load(path: ConfigPath, overrides: Sequence[str] = ()) -> Any:
-    from chronolens.training.recipes.synth_clip.recipe import load_config
-
-    return load_config(path, overrides)
-
-
-def _synth_clip_run(
-    config: Any,
-    out_dir: str | os.PathLike[str],
-    *,
-    resume: bool = False,
-    progress: bool = True,
-    on_log: LogCallback | None = None,
-    data_dir: str | os.PathLike[str] | None = None,
-    command: str = "",
-) -> Any:
-    from dataclasses import replace
-
-    from chronolens.training.recipes.synth_clip.recipe import run_builtin_clip
-
-    del on_log  # the loop's own log lines are the recipe's only ones
-    if data_dir is None:
-        raise ChronolensError("the builtin-clip recipe needs a dataset directory (--data)")
-    config = replace(config, progress=config.progress and progress)
-    return run_builtin_clip(data_dir, out_dir, config, resume=resume, command=command)
-
-
 register(
     Recipe(
         name="builtin-clip",
         help="train the built-in image-text model (builtin:synth-clip) on a synthetic dataset",
-        default_config=_synth_clip_defaults,
-        load_config=_synth_clip_load,
-        run=_synth_clip_run,
+        module="chronolens.training.recipes.synth_clip.recipe",
         needs_data=True,
     )
 )
-
-
-# ---------------------------------------------------------------------------------------------
-# timechat: chronolens.training.recipes.timechat
-# ---------------------------------------------------------------------------------------------
-
-
-def _timechat_defaults() -> Any:
-    from chronolens.training.recipes.timechat.settings import TimeChatRecipe
-
-    return TimeChatRecipe()
-
-
-def _timechat_load(path: ConfigPath, overrides: Sequence[str] = ()) -> Any:
-    from chronolens.training.recipes.timechat.settings import load_recipe
-
-    return load_recipe(path, overrides)
-
-
-def _timechat_run(
-    config: Any,
-    out_dir: str | os.PathLike[str],
-    *,
-    resume: bool = False,
-    progress: bool = True,
-    on_log: LogCallback | None = None,
-    data_dir: str | os.PathLike[str] | None = None,
-    command: str = "",
-) -> Any:
-    from chronolens.training.recipes.timechat.recipe import run_timechat
-
-    del command  # the run records its resolved recipe (recipe.json) instead
-    if data_dir is not None:
-        raise ChronolensError("the timechat recipe reads its data from the config (data.root=DIR)")
-    return run_timechat(config, out_dir, resume=resume, progress=progress, on_log=on_log)
-
-
 register(
     Recipe(
         name="timechat",
         help="instruction-tune TimeChat on TimeIT data and score grounding (--config FILE [KEY=VALUE ...])",
-        default_config=_timechat_defaults,
-        load_config=_timechat_load,
-        run=_timechat_run,
+        module="chronolens.training.recipes.timechat.recipe",
     )
 )

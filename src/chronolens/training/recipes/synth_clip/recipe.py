@@ -12,14 +12,15 @@ import logging
 import os
 import platform
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
+from chronolens.errors import ChronolensError
 from chronolens.models.synth_clip.config import SynthClipConfig, build_clip_model
 from chronolens.models.synth_clip.tokenizer import build_tokenizer
 from chronolens.models.token_batches import right_pad
@@ -37,8 +38,10 @@ __all__ = [
     "ClipBatch",
     "ClipPairTask",
     "RecipeResult",
+    "default_config",
     "load_config",
     "run_builtin_clip",
+    "run_recipe",
 ]
 
 logger = logging.getLogger(__name__)
@@ -141,6 +144,33 @@ def load_config(
             BuiltinClipConfig, tables.get("train", {}), "train", source, exclude=_NOT_TRAIN_SETTINGS
         )
         return BuiltinClipConfig(model=model, **train_values)
+
+
+def default_config() -> BuiltinClipConfig:
+    """The recipe's settings with every default (the registry's entry point)."""
+    return BuiltinClipConfig()
+
+
+def run_recipe(
+    config: BuiltinClipConfig,
+    out_dir: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    on_log: Callable[[dict[str, Any]], None] | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    command: str = "",
+) -> RecipeResult:
+    """The registry's entry point: :func:`run_builtin_clip` on ``data_dir``.
+
+    Raises:
+        ChronolensError: no ``data_dir`` (the dataset is not part of this recipe's config).
+    """
+    del on_log  # the loop's own log lines are the recipe's only ones
+    if data_dir is None:
+        raise ChronolensError("the builtin-clip recipe needs a dataset directory (--data)")
+    config = replace(config, progress=config.progress and progress)
+    return run_builtin_clip(data_dir, out_dir, config, resume=resume, command=command)
 
 
 def _loop_config(config: BuiltinClipConfig) -> LoopConfig:

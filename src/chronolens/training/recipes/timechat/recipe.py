@@ -33,14 +33,15 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chronolens.errors import ChronolensError
 from chronolens.training.loop import TrainResult
 from chronolens.training.recipes.timechat.data import build_samples
-from chronolens.training.recipes.timechat.settings import TimeChatRecipe
+from chronolens.training.recipes.timechat.settings import TimeChatRecipe, load_recipe
 from chronolens.training.recipes.timechat.stages import (
     build_model,
     evaluate_stage,
@@ -52,7 +53,7 @@ from chronolens.training.recipes.timechat.stages import (
     write_summary,
 )
 
-__all__ = ["TimeChatRunResult", "run_timechat"]
+__all__ = ["TimeChatRunResult", "default_config", "load_config", "run_recipe", "run_timechat"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,37 @@ class TimeChatRunResult:
     n_train_samples: int  # training samples (question/answer turns)
     n_trainable: int  # trainable parameters in the main stage
     tokens_per_s: float  # text tokens per second over the main stage
+
+
+def default_config() -> TimeChatRecipe:
+    """The recipe's settings with every default (the registry's entry point)."""
+    return TimeChatRecipe()
+
+
+def load_config(path: str | os.PathLike[str] | None = None, overrides: Sequence[str] = ()) -> TimeChatRecipe:
+    """The registry's entry point: :func:`~chronolens.training.recipes.timechat.settings.load_recipe`."""
+    return load_recipe(path, overrides)
+
+
+def run_recipe(
+    config: TimeChatRecipe,
+    out_dir: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    on_log: Callable[[dict[str, Any]], None] | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    command: str = "",
+) -> TimeChatRunResult:
+    """The registry's entry point: :func:`run_timechat`.
+
+    Raises:
+        ChronolensError: a ``data_dir`` was given (this recipe reads its data from the config).
+    """
+    del command  # the run records its resolved recipe (recipe.json) instead
+    if data_dir is not None:
+        raise ChronolensError("the timechat recipe reads its data from the config (data.root=DIR)")
+    return run_timechat(config, out_dir, resume=resume, progress=progress, on_log=on_log)
 
 
 def run_timechat(
