@@ -299,6 +299,8 @@ def plan_video(config: SynthConfig, split: str, index: int) -> SynthVideo:
     Returns:
         The video's full ground truth; its ``path`` is ``videos/<id>.mp4``.
     """
+    # One function on purpose: every draw below comes from one rng in one order, and that order
+    # is what makes a seed render the same videos (and the published figures) on every machine.
     rng = _rng(config, split, index)
     fps = _pick_fps(config, rng)
     if rng.random() < config.long_fraction:
