@@ -44,8 +44,8 @@ def test_caption_prints_events(
     _script(monkeypatch, "0 - 1.5 seconds, a red square appears. 1.5 - 9 seconds, it fades.")
     assert main(["caption", str(clip), "--checkpoint", str(checkpoint)]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "0:00.0 - 0:01.5  a red square appears.",
-        "0:01.5 - 0:03.0  it fades.",
+        "0:00:00.0 - 0:00:01.5  a red square appears.",
+        "0:00:01.5 - 0:00:03.0  it fades.",
     ]
     assert main(["caption", str(clip), "--checkpoint", str(checkpoint), "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)

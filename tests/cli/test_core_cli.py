@@ -93,6 +93,10 @@ def test_missing_library_and_bad_model_exit_1_with_one_line(
         ["search", "x", "--top-k", "0"],
         ["index", "v.mp4", "--fps", "-1"],
         ["info", "--bogus"],
+        ["search", ""],
+        ["search", "x", "--bogus"],
+        ["serach", "x"],
+        ["highlights", "v.mp4", " "],
     ],
 )
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 
-from chronolens.cli.search import positive_int
-from chronolens.timebase import clock
+from chronolens.cli.search import positive_int, require_query
+from chronolens.timebase import Moment, clock
 
 HELP = "find when a query happens in one video (training-free grounding, composite queries too)"
 
@@ -16,6 +17,18 @@ def add_video_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", help="video file (its stored embeddings are used when it is in the library)")
     parser.add_argument("--library", help="library dir (default: $CHRONOLENS_LIBRARY or ./.chronolens)")
     parser.add_argument("--model", help="encoder for a video not in the library (default builtin:synth-clip)")
+
+
+def print_header(video: str, duration: float, query: str | None) -> None:
+    """The first line of ``ground`` / ``highlights`` output: which video, how long, which query."""
+    shown = query if query is not None else "(none: what stands out)"
+    print(f"video: {video}  duration: {clock(duration)}  query: {shown}")
+
+
+def print_windows(windows: Sequence[Moment]) -> None:
+    """One line per window, best first: ``rank  h:mm:ss.s - h:mm:ss.s  (score)``."""
+    for rank, m in enumerate(windows, 1):
+        print(f"{rank:>3}  {clock(m.start)} - {clock(m.end)}  ({m.score:.3f})")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Ground the query and print the windows."""
+    require_query(args.query)
     import chronolens
     from chronolens.tasks.ground.decompose import decompose
 
@@ -45,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"video": str(args.video), "query": args.query, **result.to_json()}))
         return 0
+    print_header(str(args.video), result.duration, args.query)
     parts = decompose(args.query) if args.decompose else None
     if parts is not None and parts.relation != "single":
         print(f"{parts.relation}: " + " | ".join(parts.parts))
-    for rank, m in enumerate(result.windows, 1):
-        print(f"{rank:>3}  {clock(m.start)} - {clock(m.end)}  ({m.score:.3f})")
+    print_windows(result.windows)
     return 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from chronolens.cli.ground import add_video_source_arguments
-from chronolens.cli.search import positive_int
+from chronolens.cli.ground import add_video_source_arguments, print_header, print_windows
+from chronolens.cli.search import positive_int, require_query
 
 HELP = "highlights of one video: per-clip saliency, query-based or query-free, and the top spans"
 
@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute and print the highlights."""
+    if args.query is not None:  # omitted: query-free; given, it must say something
+        require_query(args.query, hint=" (or omit it for what stands out)")
     import chronolens
 
     result = chronolens.highlights(
@@ -33,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"video": str(args.video), "query": args.query, **result.to_json()}))
         return 0
-    for rank, m in enumerate(result.windows, 1):
-        print(f"{rank:>3}  {m.start:8.1f} - {m.end:8.1f} s  ({m.score:.3f})")
+    print_header(str(args.video), result.duration, args.query)
+    print_windows(result.windows)
     return 0

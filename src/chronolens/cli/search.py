@@ -6,6 +6,7 @@ import argparse
 import json
 
 from chronolens.cli.index import add_library_argument
+from chronolens.errors import UsageError
 from chronolens.timebase import clock
 
 HELP = "search a library by text: best videos and the moments inside them"
@@ -17,6 +18,22 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
     return value
+
+
+def require_query(query: str, *, hint: str = "") -> str:
+    """The query with surrounding whitespace removed; an empty one is a usage error (exit 2).
+
+    An empty query matches everything equally, so its "results" would be noise ranked as if
+    they meant something (shared with ``ground`` and ``highlights``).
+
+    Args:
+        query: the query as typed.
+        hint: what to do instead, appended to the message.
+    """
+    text = query.strip()
+    if not text:
+        raise UsageError(f"the query is empty: say what to look for, e.g. 'a red circle'{hint}")
+    return text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Search and print the results."""
+    require_query(args.query)
     import chronolens
     from chronolens.library import default_library_path
 
@@ -61,9 +79,10 @@ def run(args: argparse.Namespace) -> int:
     if not results:
         print("no results (is the library empty? add videos with `chronolens index PATH`)")
         return 0
-    print(f"{'#':>3}  {'score':>6}  {'duration':>8}  video / moments")
+    width = max(len("duration"), *(len(clock(r.duration)) for r in results))
+    print(f"{'#':>3}  {'score':>6}  {'duration':>{width}}  video / moments")
     for rank, result in enumerate(results, 1):
-        print(f"{rank:>3}  {result.score:6.3f}  {clock(result.duration):>8}  {result.video}")
+        print(f"{rank:>3}  {result.score:6.3f}  {clock(result.duration):>{width}}  {result.video}")
         for m in result.moments:
-            print(f"{'':>23}  {clock(m.start)} - {clock(m.end)}  ({m.score:.3f})")
+            print(f"{'':>{13 + width}}  {clock(m.start)} - {clock(m.end)}  ({m.score:.3f})")
     return 0

@@ -3,7 +3,7 @@
 Seconds as float at the API; spans half-open and clamped to the video. Timestamps always come
 from the decoder (PTS x time_base), never from frame index / nominal fps.
 
-- ``span``: ``Span`` / ``Moment``, clamping, the ``m:ss.s`` clock.
+- ``span``: ``Span`` / ``Moment``, clamping, the ``h:mm:ss.s`` clock of human-readable output.
 - ``grid``: the fixed-length clip grid every saliency lives on (one ``CLIP_LENGTH``, one ``n_clips``).
 - ``intervals``: the interval each sample stands for, the sampling step, snapping, span saliency.
 - ``text``: spans and timestamped captions parsed out of model answers.

@@ -36,10 +36,28 @@ class Span:
         return clamp_span(self.start, self.end, duration)
 
 
+TENTHS_PER_SECOND = 10  # human-readable times show tenths of a second
+SECONDS_PER_MINUTE = 60
+SECONDS_PER_HOUR = 3600
+
+
 def clock(seconds: float) -> str:
-    """A time as ``m:ss.s`` (``75.25`` -> ``"1:15.2"``), as the CLI prints moments."""
-    minutes, rest = divmod(seconds, 60.0)
-    return f"{int(minutes)}:{rest:04.1f}"
+    """A time as ``h:mm:ss.s``, the one format of every human-readable output.
+
+    ``5.5`` -> ``"0:00:05.5"``, ``75.25`` -> ``"0:01:15.2"``, ``3723.46`` -> ``"1:02:03.5"``. The
+    hour is always shown (one rule, whatever the video's length; columns line up), the time is
+    rounded to tenths *before* it is split, so ``59.96`` is ``"0:01:00.0"``, never ``"0:00:60.0"``.
+    Negative times get a leading ``-``; a non-finite one prints as ``"?"``. JSON output keeps
+    seconds as numbers and never goes through this.
+    """
+    if not math.isfinite(seconds):
+        return "?"
+    sign = "-" if seconds < 0 else ""
+    tenths = round(abs(seconds) * TENTHS_PER_SECOND)
+    hours, tenths = divmod(tenths, SECONDS_PER_HOUR * TENTHS_PER_SECOND)
+    minutes, tenths = divmod(tenths, SECONDS_PER_MINUTE * TENTHS_PER_SECOND)
+    whole, tenth = divmod(tenths, TENTHS_PER_SECOND)
+    return f"{sign}{hours}:{minutes:02d}:{whole:02d}.{tenth}"
 
 
 def clamp_span(start: float, end: float, duration: float) -> Span:
