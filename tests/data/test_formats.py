@@ -189,3 +189,51 @@ def test_cli_synth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     capsys.readouterr()
     assert main(["synth", str(out), "--min-duration", "9", "--max-duration", "3"]) == 1  # a user error
     assert capsys.readouterr().err.startswith("chronolens: error: SynthConfig.min_duration")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("AO8RW nan 6.9##a person sits.", "must be finite"),
+        ("AO8RW 0.0 inf##a person sits.", "must be finite"),
+        ("AO8RW -27 -6##a person sits.", "before the start of the video"),
+        ("AO8RW 8.0 3.0##a person sits.", "ends before it starts"),
+    ],
+)
+def test_charades_impossible_spans_are_refused(tmp_path: Path, line: str, message: str) -> None:
+    path = tmp_path / "c.txt"
+    path.write_text(f"AO8RW 0.0 6.9##a person sits.\n{line}\n", encoding="utf-8")
+    with pytest.raises(FormatError, match=rf"c\.txt(:2:|: record line 2:).*{message}"):
+        read_charades_sta(path)
+
+
+def test_charades_duplicate_line_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.txt"
+    path.write_text("A 0.0 6.9##x.\nB 0.0 6.9##x.\nA 0.0 6.9##x.\n", encoding="utf-8")
+    with pytest.raises(FormatError, match=r"record line 3: duplicate of line 1"):
+        read_charades_sta(path)
+
+
+def test_qvhighlights_and_dense_caption_readers_check_spans(tmp_path: Path) -> None:
+    record = {"qid": 1, "query": "q", "vid": "v", "duration": 150, "relevant_windows": [[62, 22]]}
+    qvh = tmp_path / "q.jsonl"
+    qvh.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    with pytest.raises(FormatError, match=r"relevant_windows\[0\] = \[62, 22\] ends before it starts"):
+        read_qvhighlights(qvh)
+    record["relevant_windows"], record["duration"] = [[0, 10]], True
+    qvh.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    with pytest.raises(FormatError, match="duration must be a number"):
+        read_qvhighlights(qvh)
+    record["duration"] = 150
+    qvh.write_text(json.dumps(record) + "\n" + json.dumps(record) + "\n", encoding="utf-8")
+    with pytest.raises(FormatError, match=r"q\.jsonl:2: duplicate qid 1"):
+        read_qvhighlights(qvh)
+    dvc = tmp_path / "d.json"
+    video = {"image_id": "v.mp4", "id": 0, "duration": 20.0, "segments": [[0, 1e300]], "pure_cap": "a b"}
+    dvc.write_text(json.dumps({"annotations": [video]}), encoding="utf-8")
+    with pytest.raises(FormatError, match=r"segments\[0\] .* ends after the video's duration 20"):
+        read_dense_captions(dvc)
+    video["segments"] = [[0, 10]]
+    dvc.write_text(json.dumps({"annotations": [video, video]}), encoding="utf-8")
+    with pytest.raises(FormatError, match="duplicate image_id"):
+        read_dense_captions(dvc)

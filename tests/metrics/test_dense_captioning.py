@@ -22,6 +22,7 @@ from chronolens.metrics.dense_captioning import (
     evaluate_files,
     precision_recall,
 )
+from chronolens.metrics.io import InputChecks
 from chronolens.metrics.soda import best_alignment_score, soda_f_measure
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -29,6 +30,8 @@ PRED = FIXTURES / "dvc_pred.json"
 GT = FIXTURES / "dvc_gt.json"
 EXPECTED = json.loads((FIXTURES / "dvc_expected.json").read_text())
 METEOR_KEYS = ("METEOR", "SODA_c_2", "Para_METEOR")
+# The golden fixture has a reversed predicted window (eval_dvc.py reorders it): read leniently.
+LENIENT = InputChecks(lenient=True)
 
 
 meteor_module = importlib.import_module("chronolens.metrics.captioning.meteor")
@@ -63,7 +66,7 @@ def _naive_iou(a: list[float], b: list[float]) -> float:
 
 
 def test_golden_values_without_meteor(no_meteor: None) -> None:
-    got = evaluate_files(PRED, GT)
+    got = evaluate_files(PRED, GT, checks=LENIENT)
     for key, value in EXPECTED.items():
         if key in METEOR_KEYS:
             assert got[key] is None
@@ -78,7 +81,7 @@ def test_golden_values_without_meteor(no_meteor: None) -> None:
 def test_golden_values_with_meteor_jar() -> None:
     if captioning.find_meteor_jar() is None:
         pytest.skip("needs meteor-1.5.jar (set CHRONOLENS_METEOR_JAR)")
-    got = evaluate_files(PRED, GT)
+    got = evaluate_files(PRED, GT, checks=LENIENT)
     for key, value in EXPECTED.items():
         assert got[key] == pytest.approx(value, abs=1e-9), key
 
@@ -86,7 +89,7 @@ def test_golden_values_with_meteor_jar() -> None:
 def test_one_meteor_scorer_serves_the_whole_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = _CountingScorer(_word_overlap)
     monkeypatch.setattr(meteor_module, "get_meteor_scorer", fake.get)
-    got = evaluate_files(PRED, GT)
+    got = evaluate_files(PRED, GT, checks=LENIENT)
     assert fake.fetched == 1
     # per video with predictions: 4 thresholds + SODA_c; plus one Para_METEOR call
     n_with_preds = 4  # one of the 5 fixture videos has no predictions
@@ -227,17 +230,27 @@ def test_one_video_perfect_detection(no_meteor: None) -> None:
         ({"v": [{"timestamp": ["a", 1], "caption": "x"}]}, None, "must be a number"),
         (
             {},
-            {"annotations": [{"image_id": "v", "segments": [[0, 1], [1, 2]], "pure_cap": "one caption"}]},
+            {
+                "annotations": [
+                    {"image_id": "v", "duration": 5, "segments": [[0, 1], [1, 2]], "pure_cap": "one caption"}
+                ]
+            },
             "2 segments but 1",
         ),
-        ({}, {"annotations": [{"image_id": "v", "segments": [[0, 1]]}]}, "missing key 'caption'"),
+        (
+            {},
+            {"annotations": [{"image_id": "v", "duration": 5, "segments": [[0, 1]]}]},
+            "missing key 'caption'",
+        ),
         ([{"vname": "v"}], None, "missing key 'generated_cap'"),
     ],
 )
 def test_malformed_inputs_raise_format_error(
     tmp_path: Path, pred: object, gt: dict | None, message: str
 ) -> None:
-    gt = gt or {"annotations": [{"image_id": "v", "segments": [[0, 1]], "pure_cap": "a caption"}]}
+    gt = gt or {
+        "annotations": [{"image_id": "v", "duration": 5, "segments": [[0, 1]], "pure_cap": "a caption"}]
+    }
     pred_path, gt_path = tmp_path / "pred.json", tmp_path / "val.json"
     pred_path.write_text(json.dumps(pred))
     gt_path.write_text(json.dumps(gt))
@@ -249,7 +262,12 @@ def test_raw_answers_are_parsed(tmp_path: Path, no_meteor: None) -> None:
     answers = [{"vname": "v.mp4", "generated_cap": "0 - 10 seconds, cut the onion. 10 - 20 seconds, fry it."}]
     gt = {
         "annotations": [
-            {"image_id": "x/v.mp4", "segments": [[0, 10], [10, 20]], "pure_cap": "cut the onion. fry it"}
+            {
+                "image_id": "x/v.mp4",
+                "duration": 20,
+                "segments": [[0, 10], [10, 20]],
+                "pure_cap": "cut the onion. fry it",
+            }
         ]
     }
     (tmp_path / "pred.json").write_text(json.dumps(answers))

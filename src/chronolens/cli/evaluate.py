@@ -3,6 +3,11 @@
 Prints a readable two-column table, or with ``--json`` exactly one JSON object on stdout.
 Values are unrounded (x100 where the reference scales them) unless ``--round N`` is given;
 ``--round 2`` reproduces the figures moment_detr's and TimeChat's scripts print.
+
+Inputs are checked strictly (spans finite, ordered and inside the video, no duplicate
+ground-truth records); ``--lenient`` lets through, and counts, what the reference scripts accept
+(the JSON gets a ``"lenient"`` object, stderr one line). ``--subset`` scores the ids present in
+both files, as TimeChat's scripts do, and reports what it left out under ``"subset"``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from chronolens.errors import ChronolensError
+from chronolens.metrics.io import MAX_CORPUS_WORDS, InputChecks
 
 __all__ = ["HELP", "TASKS", "add_arguments", "run"]
 
@@ -32,6 +38,12 @@ TASKS: dict[str, str] = {
 }
 # Decimals shown in the table when --round is not given.
 TABLE_DECIMALS = 2
+# Tasks whose files carry spans or ground-truth records that --lenient can let through.
+LENIENT_TASKS = ("qvhighlights", "charades-sta", "dense-captioning")
+# Tasks where --subset applies (the TimeChat scripts that score an intersection).
+SUBSET_TASKS = ("qvhighlights", "charades-sta", "dense-captioning")
+# Tasks that score captions (bounded by --max-words).
+CAPTION_TASKS = ("captioning", "dense-captioning")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +62,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=["ptb", "none"],
         default="ptb",
         help="captioning: PTB tokenisation as pycocoevalcap, or raw whitespace tokens",
+    )
+    parser.add_argument(
+        "--lenient",
+        action="store_true",
+        help=f"{', '.join(LENIENT_TASKS)}: accept what the reference scripts accept (reversed, negative or "
+        "out-of-video spans, duplicate ground truth) and report how many of each",
+    )
+    parser.add_argument(
+        "--subset",
+        action="store_true",
+        help=f"{', '.join(SUBSET_TASKS)}: score only the ids/videos in both files, as TimeChat's "
+        "eval_vhd.py / eval_tvg.py --sample do, and report how many were left out",
+    )
+    parser.add_argument(
+        "--max-words",
+        type=int,
+        default=MAX_CORPUS_WORDS,
+        metavar="N",
+        help=f"{', '.join(CAPTION_TASKS)}: refuse caption corpora over N words "
+        f"(default {MAX_CORPUS_WORDS:,})",
     )
     parser.add_argument("--round", type=int, default=None, metavar="N", help="round values to N decimals")
     parser.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
@@ -107,17 +139,43 @@ def format_table(results: dict[str, Any], ndigits: int = TABLE_DECIMALS) -> str:
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows) + "\n"
 
 
+def _report(checks: InputChecks) -> dict[str, Any]:
+    """The ``"lenient"`` / ``"subset"`` entries of the output, each also said on stderr."""
+    out: dict[str, Any] = {}
+    if checks.lenient:
+        out["lenient"] = dict(sorted(checks.let_through.items()))
+        said = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in out["lenient"].items()) or "nothing"
+        sys.stderr.write(f"lenient: let through {said}\n")
+    if checks.subset:
+        out["subset"] = dict(checks.left_out)
+        left = checks.left_out
+        sys.stderr.write(
+            f"subset: left out {left.get('gt_without_prediction', 0)} ground-truth ids without a prediction "
+            f"and {left.get('prediction_without_gt', 0)} predictions without ground truth\n"
+        )
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print; FormatError and friends propagate to the dispatcher (exit 1)."""
+    if args.round is not None and args.round < 0:
+        raise ChronolensError(f"--round must be >= 0, got {args.round}")
+    if args.max_words < 1:
+        raise ChronolensError(f"--max-words must be >= 1, got {args.max_words}")
+    for flag, tasks in (("lenient", LENIENT_TASKS), ("subset", SUBSET_TASKS)):
+        if getattr(args, flag) and args.task not in tasks:
+            raise ChronolensError(f"--{flag} applies to {', '.join(tasks)}, not {args.task}")
     evaluate = _evaluator(args.task)
     kwargs: dict[str, Any] = {}
+    checks = InputChecks(lenient=args.lenient, subset=args.subset, max_words=args.max_words)
     if args.task in ("charades-sta", "dense-captioning"):
         kwargs["parser"] = args.parser
     elif args.task == "captioning":
         kwargs["tokenizer"] = args.tokenizer
+    if args.task in LENIENT_TASKS or args.task in CAPTION_TASKS:
+        kwargs["checks"] = checks
     results = evaluate(args.pred, args.gt, **kwargs)
-    if args.round is not None and args.round < 0:
-        raise ChronolensError(f"--round must be >= 0, got {args.round}")
+    results = {**results, **_report(checks)}
     cleaned = _clean(results, args.round)
     if args.json:
         sys.stdout.write(json.dumps(cleaned, ensure_ascii=False) + "\n")

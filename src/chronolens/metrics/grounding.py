@@ -35,7 +35,15 @@ from typing import Any
 import numpy as np
 
 from chronolens.errors import FormatError
-from chronolens.metrics.io import load_json, require, require_list, require_number, require_str
+from chronolens.metrics.io import (
+    InputChecks,
+    load_json,
+    require,
+    require_duration,
+    require_list,
+    require_span,
+    require_str,
+)
 from chronolens.metrics.temporal import recall_at_k, temporal_iou, temporal_iou_paired
 from chronolens.timebase import Span
 from chronolens.timebase.text import check_parser, parse_span
@@ -162,8 +170,13 @@ def _bounds(span: Span | Sequence[float] | None) -> tuple[float, float]:
     return float(span[0]), float(span[1])
 
 
-def _read_ground_truth(gt: Any, file: str) -> tuple[dict[int | str, list[float]], dict[int | str, float]]:
-    """``{id: [s, e]}`` and ``{id: duration}`` (where annotated) from TimeChat's coco-style file."""
+def _read_ground_truth(
+    gt: Any, file: str, checks: InputChecks
+) -> tuple[dict[int | str, list[float]], dict[int | str, float]]:
+    """``{id: [s, e]}`` and ``{id: duration}`` (where annotated) from TimeChat's coco-style file.
+
+    A repeated id is refused unless lenient; then, as eval_tvg.py's dict, the last one wins.
+    """
     if not isinstance(gt, Mapping):
         raise FormatError(
             f"{file}: expected a JSON object with an 'annotations' list, got {type(gt).__name__}"
@@ -172,16 +185,26 @@ def _read_ground_truth(gt: Any, file: str) -> tuple[dict[int | str, list[float]]
                                where="top level", what="annotations")  # fmt: skip
     windows: dict[int | str, list[float]] = {}
     durations: dict[int | str, float] = {}
+    first: dict[int | str, str] = {}
     for i, record in enumerate(annotations):
         where = f"annotations[{i}]"
         key = _id_key(require(record, "id", file=file, where=where), file=file, where=where)
-        stamp = require_list(require(record, "timestamp", file=file, where=where), file=file, where=where,
-                             what="timestamp")  # fmt: skip
-        if len(stamp) < 2:
-            raise FormatError(f"{file}: record {where}: timestamp must be [start, end], got {stamp!r}")
-        windows[key] = [require_number(v, file=file, where=where, what="timestamp") for v in stamp[:2]]
-        if record.get("duration") is not None:
-            durations[key] = require_number(record["duration"], file=file, where=where, what="duration")
+        if key in first:
+            checks.refuse(
+                "duplicate_record", f"{file}: record {where}: duplicate id {key!r} (first at {first[key]})"
+            )
+        first.setdefault(key, where)
+        # Charades-STA's coco files carry no duration: it is optional here (checked when present).
+        duration = None
+        if isinstance(record, Mapping) and record.get("duration") is not None:
+            duration = require_duration(record, file=file, where=where)
+        stamp = require(record, "timestamp", file=file, where=where)
+        # The reference takes the ground truth as written: a reversed window is not reordered.
+        windows[key] = list(
+            require_span(stamp, file=file, where=where, what="timestamp", duration=duration, checks=checks)
+        )
+        if duration is not None:
+            durations[key] = duration
     return windows, durations
 
 
@@ -192,6 +215,7 @@ def evaluate_answers(
     parser: str = "default",
     pred_file: str = "predictions",
     gt_file: str = "ground truth",
+    checks: InputChecks | None = None,
 ) -> dict[str, float | int]:
     """Parse free-text answers and score them against Charades-STA ground truth.
 
@@ -202,6 +226,7 @@ def evaluate_answers(
         parser: ``"default"`` or ``"timechat"`` (see :mod:`chronolens.timebase.text`).
         pred_file: name used for ``answers`` in error messages.
         gt_file: name used for ``ground_truth`` in error messages.
+        checks: strictness of the ground-truth checks and ``subset`` (see :func:`evaluate_files`).
 
     Returns:
         As :func:`evaluate_grounding`.
@@ -210,7 +235,8 @@ def evaluate_answers(
         FormatError: a record lacks a key, or the answer ids do not match the ground-truth ids.
     """
     check_parser(parser)
-    windows, durations = _read_ground_truth(ground_truth, gt_file)
+    checks = checks if checks is not None else InputChecks()
+    windows, durations = _read_ground_truth(ground_truth, gt_file, checks)
     predictions: dict[int | str, Span | None] = {}
     for i, record in enumerate(answers):
         where = f"index {i}"
@@ -220,7 +246,7 @@ def evaluate_answers(
         if key in predictions:
             logger.warning("%s: id %r appears more than once; the last answer is used", pred_file, key)
         predictions[key] = parse_span(text, duration=durations.get(key), parser=parser)
-    return _evaluate_checked(predictions, windows, pred_file, gt_file)
+    return _evaluate_checked(predictions, windows, pred_file, gt_file, checks)
 
 
 def _evaluate_checked(
@@ -228,14 +254,25 @@ def _evaluate_checked(
     windows: Mapping[int | str, Sequence[float]],
     pred_file: str,
     gt_file: str,
+    checks: InputChecks,
 ) -> dict[str, float | int]:
     missing = [k for k in windows if k not in predictions]
+    extra = [k for k in predictions if k not in windows]
+    if checks.subset:
+        # eval_tvg.py --sample keeps the ground truth of the predicted ids (and fails on a
+        # prediction without ground truth); here both sides are cut to the shared ids.
+        checks.record_subset(len(missing), len(extra))
+        windows = {k: v for k, v in windows.items() if k in predictions}
+        predictions = {k: v for k, v in predictions.items() if k in windows}
+        missing, extra = [], []
+        if not windows:
+            raise FormatError(f"{pred_file}: no id in common with {gt_file}")
     if missing:
         raise FormatError(
             f"{pred_file}: no answer for ground-truth id(s) {missing[:_MAX_IDS_IN_MESSAGE]} "
-            f"({len(missing)} of {len(windows)} missing; every id in {gt_file} needs one)"
+            f"({len(missing)} of {len(windows)} missing; every id in {gt_file} needs one, "
+            "or pass --subset to score the ids in both as eval_tvg.py --sample does)"
         )
-    extra = [k for k in predictions if k not in windows]
     if extra:
         raise FormatError(
             f"{pred_file}: id(s) {extra[:_MAX_IDS_IN_MESSAGE]} not in {gt_file} "
@@ -249,7 +286,9 @@ def _evaluate_checked(
     return evaluate_grounding(predictions, windows)
 
 
-def _read_formatted(data: Mapping[str, Any], file: str) -> dict[int | str, list[float] | None]:
+def _read_formatted(
+    data: Mapping[str, Any], file: str, checks: InputChecks
+) -> dict[int | str, list[float] | None]:
     """Predictions already formatted by ``format_tvg.py``: ``{qid: {"timestamp": [[s, e]] or []}}``."""
     predictions: dict[int | str, list[float] | None] = {}
     for qid, record in data.items():
@@ -260,16 +299,18 @@ def _read_formatted(data: Mapping[str, Any], file: str) -> dict[int | str, list[
             predictions[_id_key(qid, file=file, where=where)] = None
             continue
         first = stamps[0] if isinstance(stamps[0], list) else stamps
-        if len(first) < 2:
-            raise FormatError(f"{file}: record {where}: timestamp must hold [start, end], got {stamps!r}")
-        predictions[_id_key(qid, file=file, where=where)] = [
-            require_number(v, file=file, where=where, what="timestamp") for v in first[:2]
-        ]
+        predictions[_id_key(qid, file=file, where=where)] = list(
+            require_span(first, file=file, where=where, what="timestamp", checks=checks)
+        )
     return predictions
 
 
 def evaluate_files(
-    pred_path: str | Path, gt_path: str | Path, *, parser: str = "default"
+    pred_path: str | Path,
+    gt_path: str | Path,
+    *,
+    parser: str = "default",
+    checks: InputChecks | None = None,
 ) -> dict[str, float | int]:
     """Score a Charades-STA answers file against TimeChat-format ground truth.
 
@@ -279,6 +320,11 @@ def evaluate_files(
             whose spans are used as they are and ``parser`` is not used).
         gt_path: ``{"annotations": [{image_id, caption, timestamp, id}]}``.
         parser: ``"default"`` or ``"timechat"`` for raw answers.
+        checks: strict by default: ground-truth and formatted-prediction spans finite, ordered,
+            not before 0 and (with a duration) not past the video, ids unique. ``lenient`` counts
+            what eval_tvg.py accepts instead (it scores a reversed window as written);
+            ``subset`` scores the shared ids as ``eval_tvg.py --sample``. Raw answers are
+            scored as parsed (a reversed answer is the model's answer).
 
     Returns:
         ``{"R1@0.3", "R1@0.5", "R1@0.7", "mIoU", "parse_failures", "n"}`` (R1 and mIoU x100).
@@ -287,11 +333,16 @@ def evaluate_files(
         FormatError: unreadable files, missing keys or mismatching ids (message names the record).
     """
     pred_file, gt_file = str(pred_path), str(gt_path)
+    checks = checks if checks is not None else InputChecks()
     data = load_json(pred_path)
     ground_truth = load_json(gt_path)
     if isinstance(data, Mapping):
-        windows, _ = _read_ground_truth(ground_truth, gt_file)
-        return _evaluate_checked(_read_formatted(data, pred_file), windows, pred_file, gt_file)
+        windows, _ = _read_ground_truth(ground_truth, gt_file, checks)
+        return _evaluate_checked(
+            _read_formatted(data, pred_file, checks), windows, pred_file, gt_file, checks
+        )
     if not isinstance(data, list):
         raise FormatError(f"{pred_file}: expected a JSON list of answers, got {type(data).__name__}")
-    return evaluate_answers(data, ground_truth, parser=parser, pred_file=pred_file, gt_file=gt_file)
+    return evaluate_answers(
+        data, ground_truth, parser=parser, pred_file=pred_file, gt_file=gt_file, checks=checks
+    )

@@ -116,7 +116,7 @@ def _load_matrix(path: Path) -> np.ndarray:
             raise FormatError(f"{path}: expected a .npy matrix, {{'similarity': [[...]]}} or ranked lists")
         try:
             matrix = np.array(data["similarity"], dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise FormatError(f"{path}: key 'similarity': not a rectangular matrix of numbers") from None
     if matrix.ndim != 2 or matrix.dtype.kind not in "iuf":
         raise FormatError(f"{path}: similarity must be a 2-D numeric matrix, got shape {matrix.shape}")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from chronolens.atomic import write_text_atomic
 from chronolens.errors import FormatError
+from chronolens.metrics.io import check_span
 
 __all__ = ["CharadesRecord", "format_charades_line", "read_charades_sta", "write_charades_sta"]
 
@@ -37,12 +39,21 @@ def write_charades_sta(path: str | os.PathLike[str], records: list[CharadesRecor
 def read_charades_sta(path: str | os.PathLike[str]) -> list[CharadesRecord]:
     """Parse a Charades-STA txt file.
 
+    Every span must be finite, ordered and not before 0 (:func:`chronolens.metrics.io.check_span`;
+    the format has no duration), and a line may not repeat an earlier one (same video, span and
+    sentence: it would count one query twice).
+
     Raises:
         FormatError: naming the file and line of the first malformed line.
     """
     p = Path(path)
     out = []
-    for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+    seen: dict[tuple[str, float, float, str], int] = {}
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{p}: cannot read Charades-STA file: {exc}") from None
+    for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         head, sep, sentence = line.partition("##")
@@ -51,9 +62,14 @@ def read_charades_sta(path: str | os.PathLike[str]) -> list[CharadesRecord]:
             if not sep or len(parts) != 3:
                 raise ValueError("expected 'vid start end##sentence'")
             start, end = float(parts[1]), float(parts[2])
-            if end < start:
-                raise ValueError(f"end {end} < start {start}")
+            if not (math.isfinite(start) and math.isfinite(end)):
+                raise ValueError(f"times must be finite, got {parts[1]} {parts[2]}")
         except ValueError as exc:
             raise FormatError(f"{p}:{lineno}: malformed Charades-STA line: {exc}") from exc
+        check_span(start, end, file=str(p), where=f"line {lineno}", what="span")
+        key = (parts[0], start, end, sentence)
+        if key in seen:
+            raise FormatError(f"{p}: record line {lineno}: duplicate of line {seen[key]}")
+        seen[key] = lineno
         out.append(CharadesRecord(vid=parts[0], start=start, end=end, sentence=sentence))
     return out

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from chronolens.atomic import write_json_atomic
 from chronolens.errors import FormatError
+from chronolens.metrics.io import check_span, require_number
 
 __all__ = ["DenseCaptionRecord", "read_dense_captions", "write_dense_captions"]
 
@@ -53,24 +54,41 @@ def write_dense_captions(path: str | os.PathLike[str], records: list[DenseCaptio
 def read_dense_captions(path: str | os.PathLike[str]) -> list[DenseCaptionRecord]:
     """Read an ``eval_dvc`` GT file.
 
+    Durations and segment bounds must be finite numbers (not bools); segments ordered and inside
+    ``[0, duration]`` within the tolerance (:func:`chronolens.metrics.io.check_span`); each
+    ``image_id`` once.
+
     Raises:
-        FormatError: if the layout is wrong or sentences and segments do not pair up.
+        FormatError: if the layout is wrong, a span or duration is impossible, a video repeats,
+            or sentences and segments do not pair up.
     """
     p = Path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
         annotations = data["annotations"]
-        out = []
+        out: list[DenseCaptionRecord] = []
         for i, a in enumerate(annotations):
             sentences = tuple(s.strip() for s in str(a["pure_cap"]).split(".") if s.strip())
-            segments = tuple((float(s), float(e)) for s, e in a["segments"])
+            where = f"annotations[{i}]"
+            duration = require_number(a["duration"], file=str(p), where=where, what="duration")
+            segments = tuple(
+                (
+                    require_number(s, file=str(p), where=where, what=f"segments[{j}][0]"),
+                    require_number(e, file=str(p), where=where, what=f"segments[{j}][1]"),
+                )
+                for j, (s, e) in enumerate(a["segments"])
+            )
+            for j, (s, e) in enumerate(segments):
+                check_span(s, e, file=str(p), where=where, what=f"segments[{j}]", duration=duration)
+            if str(a["image_id"]) in {r.image_id for r in out}:
+                raise ValueError(f"annotation {i}: duplicate image_id {a['image_id']!r}")
             if len(sentences) != len(segments):
                 raise ValueError(f"annotation {i}: {len(sentences)} sentences for {len(segments)} segments")
             out.append(
                 DenseCaptionRecord(
                     image_id=str(a["image_id"]),
                     id=int(a.get("id", i)),
-                    duration=float(a["duration"]),
+                    duration=duration,
                     segments=segments,
                     sentences=sentences,
                 )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from chronolens.atomic import write_jsonl_atomic
 from chronolens.errors import FormatError
+from chronolens.metrics.io import check_span, require_number
 from chronolens.timebase.grid import CLIP_LENGTH, n_whole_clips
 
 __all__ = ["QVHRecord", "read_qvhighlights", "relevant_clip_ids", "write_qvhighlights"]
@@ -79,30 +80,47 @@ def write_qvhighlights(path: str | os.PathLike[str], records: list[QVHRecord]) -
 def read_qvhighlights(path: str | os.PathLike[str]) -> list[QVHRecord]:
     """Read a QVHighlights jsonl file (test files without windows/scores are accepted).
 
+    Windows and the duration must be finite numbers (not bools), windows ordered and inside
+    ``[0, duration]`` within the tolerance (:func:`chronolens.metrics.io.check_span`); qids unique.
+
     Raises:
         FormatError: naming the file and line of the first malformed record.
     """
     out = []
+    seen: dict[int, int] = {}
     p = Path(path)
     for lineno, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             d = json.loads(line)
-            windows = tuple((float(s), float(e)) for s, e in d.get("relevant_windows", []))
+            where = f"line {lineno}"
+            duration = require_number(d["duration"], file=str(p), where=where, what="duration")
+            windows = tuple(
+                (
+                    require_number(s, file=str(p), where=where, what=f"relevant_windows[{j}][0]"),
+                    require_number(e, file=str(p), where=where, what=f"relevant_windows[{j}][1]"),
+                )
+                for j, (s, e) in enumerate(d.get("relevant_windows", []))
+            )
+            for j, (s, e) in enumerate(windows):
+                check_span(s, e, file=str(p), where=where, what=f"relevant_windows[{j}]", duration=duration)
             clip_ids = tuple(int(i) for i in d.get("relevant_clip_ids", []))
             scores = tuple(tuple(int(x) for x in s) for s in d.get("saliency_scores", []))
             record = QVHRecord(
                 qid=int(d["qid"]),
                 query=str(d["query"]),
                 vid=str(d["vid"]),
-                duration=float(d["duration"]),
+                duration=duration,
                 relevant_windows=windows,
                 relevant_clip_ids=clip_ids,
                 saliency_scores=scores,
             )
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             raise FormatError(f"{p}:{lineno}: malformed QVHighlights record: {exc!r}") from exc
+        if record.qid in seen:
+            raise FormatError(f"{p}:{lineno}: duplicate qid {record.qid} (first at line {seen[record.qid]})")
+        seen[record.qid] = lineno
         if scores and len(scores) != len(clip_ids):
             raise FormatError(f"{p}:{lineno}: {len(scores)} saliency triples for {len(clip_ids)} clip ids")
         out.append(record)

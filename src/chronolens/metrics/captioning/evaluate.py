@@ -17,6 +17,7 @@ from chronolens.metrics.captioning.cider import cider_d
 from chronolens.metrics.captioning.meteor import meteor, meteor_unavailable_reason
 from chronolens.metrics.captioning.rouge import rouge_l
 from chronolens.metrics.captioning.tokenizer import ptb_tokenize, whitespace_tokenize
+from chronolens.metrics.io import InputChecks, check_corpus_words, load_json
 
 __all__ = ["TOKENIZERS", "evaluate_captions", "evaluate_files"]
 
@@ -118,13 +119,20 @@ def _read_references(data: Any, file: str) -> dict[str, list[str]]:
     return out
 
 
-def evaluate_files(pred_path: str | Path, gt_path: str | Path, *, tokenizer: str = "ptb") -> dict[str, Any]:
+def evaluate_files(
+    pred_path: str | Path,
+    gt_path: str | Path,
+    *,
+    tokenizer: str = "ptb",
+    checks: InputChecks | None = None,
+) -> dict[str, Any]:
     """Score a prediction file against a reference file (the ``chronolens eval captioning`` path).
 
     Args:
         pred_path: JSON ``{id: [hypothesis]}`` or a COCO result list ``[{"image_id", "caption"}]``.
         gt_path: JSON ``{id: [reference, ...]}``.
         tokenizer: ``"ptb"`` or ``"none"`` (see ``evaluate_captions``).
+        checks: carries the bound on corpus words (``max_words``), checked before tokenising.
 
     Returns:
         The ``evaluate_captions`` dictionary (JSON-serialisable).
@@ -132,8 +140,6 @@ def evaluate_files(pred_path: str | Path, gt_path: str | Path, *, tokenizer: str
     Raises:
         FormatError: when a file is malformed or the ids of the two files differ.
     """
-    from chronolens.metrics.io import load_json  # shared reader (FormatError with file + line)
-
     pred_file, gt_file = str(pred_path), str(gt_path)
     res_raw = _read_predictions(load_json(pred_path), pred_file)
     gts_raw = _read_references(load_json(gt_path), gt_file)
@@ -146,4 +152,9 @@ def evaluate_files(pred_path: str | Path, gt_path: str | Path, *, tokenizer: str
     if extra:
         raise FormatError(f"{pred_file}: record {extra[0]!r}: id not in {gt_file}")
     res_ordered = {key: res_raw[key] for key in gts_raw}
+    check_corpus_words(
+        [c for refs in gts_raw.values() for c in refs] + [c for hyps in res_ordered.values() for c in hyps],
+        file=f"{pred_file}, {gt_file}",
+        limit=(checks or InputChecks()).max_words,
+    )
     return evaluate_captions(gts_raw, res_ordered, tokenizer=tokenizer)

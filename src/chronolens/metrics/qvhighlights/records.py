@@ -13,7 +13,14 @@ from typing import Any
 import numpy as np
 
 from chronolens.errors import FormatError
-from chronolens.metrics.io import require, require_list, require_number
+from chronolens.metrics.io import (
+    InputChecks,
+    require,
+    require_duration,
+    require_list,
+    require_number,
+    require_span,
+)
 from chronolens.timebase.grid import CLIP_LENGTH
 
 __all__ = [
@@ -41,39 +48,43 @@ class Labels:
     gt_where: Sequence[str]
 
 
-def windows_array(value: Any, *, file: str, where: str, key: str, width: int) -> np.ndarray:
-    """A list of ``[st, ed(, score)]`` windows as a (N, width) float64 array, strictly validated."""
+def windows_array(
+    value: Any,
+    *,
+    file: str,
+    where: str,
+    key: str,
+    width: int,
+    duration: float | None = None,
+    checks: InputChecks | None = None,
+) -> np.ndarray:
+    """A list of ``[st, ed(, score)]`` windows as a (N, width) float64 array, strictly validated.
+
+    Each window's span goes through :func:`~chronolens.metrics.io.require_span` (finite, not a
+    bool, ordered, inside ``[0, duration]`` within the tolerance; ``checks`` decides whether the
+    order and range problems are refused or counted).
+    """
     windows = require_list(value, file=file, where=where, what=key)
-    if not windows:
-        return np.zeros((0, width))
-    try:
-        array = np.array(windows)
-    except ValueError:
-        array = np.zeros(0)  # ragged: fall through to the per-element checks
-    if array.ndim == 2 and array.shape[1] >= width and array.dtype.kind in "if":
-        array = array[:, :width].astype(np.float64)
-        if np.isfinite(array).all():
-            return array
     out = np.zeros((len(windows), width))
     for i, window in enumerate(windows):
         if not isinstance(window, list) or len(window) < width:
             raise FormatError(
                 f"{file}: record {where}: {key}[{i}] must be a list of {width} numbers, got {window!r}"
             )
-        for j in range(width):
-            out[i, j] = require_number(window[j], file=file, where=where, what=f"{key}[{i}][{j}]")
+        what = f"{key}[{i}]"
+        out[i, :2] = require_span(window, file=file, where=where, what=what, duration=duration, checks=checks)
+        for j in range(2, width):
+            out[i, j] = require_number(window[j], file=file, where=where, what=f"{what}[{j}]")
     return out
 
 
 def scores_array(value: Any, *, file: str, where: str, key: str) -> np.ndarray:
-    """A list of numbers as a (N,) float64 array, strictly validated."""
+    """A list of numbers as a (N,) float64 array, strictly validated (no bools, no nesting)."""
     values = require_list(value, file=file, where=where, what=key)
-    array = np.array(values) if values else np.zeros(0)
-    if array.ndim == 1 and array.dtype.kind in "if" and np.isfinite(array).all():
-        return array.astype(np.float64)
-    for i, item in enumerate(values):
-        require_number(item, file=file, where=where, what=f"{key}[{i}]")
-    raise FormatError(f"{file}: record {where}: {key} must be a flat list of numbers")  # pragma: no cover
+    return np.array(
+        [require_number(item, file=file, where=where, what=f"{key}[{i}]") for i, item in enumerate(values)],
+        dtype=np.float64,
+    ).reshape(-1)
 
 
 def qid_of(record: Mapping[str, Any], *, file: str, where: str) -> Any:
@@ -116,9 +127,9 @@ def which_parts(submission: Sequence[Mapping[str, Any]], labels: Labels) -> tupl
 
 def gt_saliency(record: Mapping[str, Any], *, file: str, where: str) -> np.ndarray:
     """The (n_clips, 3) annotator scores of a GT record (reference ``mk_gt_scores``)."""
-    duration = require_number(
-        require(record, "duration", file=file, where=where), file=file, where=where, what="duration"
-    )
+    require(record, "duration", file=file, where=where)  # HL needs it in every mode
+    duration = require_duration(record, file=file, where=where)
+    assert duration is not None  # present, checked above
     # The reference counts whole clips with a bare int() (timebase.grid.n_whole_clips, without its
     # at-least-one floor and epsilon): kept so scores stay identical to mk_gt_scores.
     n_clips = int(duration / CLIP_LENGTH)

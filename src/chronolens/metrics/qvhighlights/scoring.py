@@ -15,7 +15,7 @@ import numpy as np
 
 from chronolens.errors import FormatError
 from chronolens.metrics.average_precision import highlight_average_precision
-from chronolens.metrics.io import load_json_or_jsonl, require
+from chronolens.metrics.io import InputChecks, load_json_or_jsonl, require, require_duration
 from chronolens.metrics.qvhighlights.records import (
     NUM_ANNOTATORS,
     Labels,
@@ -262,6 +262,7 @@ def evaluate_qvhighlights(
     gt_file: str = "ground truth",
     pred_where: Sequence[str] | None = None,
     gt_where: Sequence[str] | None = None,
+    checks: InputChecks | None = None,
 ) -> dict[str, Any]:
     """Evaluate QVHighlights predictions like moment_detr's ``eval_submission`` (values x100, unrounded).
 
@@ -274,6 +275,10 @@ def evaluate_qvhighlights(
         gt_file: name of the ground truth in error messages.
         pred_where: per prediction record, its label in error messages (default ``"index i"``).
         gt_where: per GT record, its label in error messages.
+        checks: strictness of the span checks (strict by default; ``lenient`` counts what
+            moment_detr accepts: reversed, negative and past-the-video windows, a missing
+            ``duration`` when only MR is scored); when given, the qids left out by
+            ``match_number=False`` are recorded in it.
 
     Returns:
         ``{"brief": {...}, "HL-min-Fair": {...}, ..., "full": {...}, "long": ..., "middle": ...,
@@ -294,18 +299,24 @@ def evaluate_qvhighlights(
         raise FormatError(f"{pred_file}: no prediction records")
     if not ground_truth:
         raise FormatError(f"{gt_file}: no ground-truth records")
+    checks = checks if checks is not None else InputChecks()
     pred_index = index_by_qid(submission, pred_file, labels.pred_where)
     gt_index = index_by_qid(ground_truth, gt_file, labels.gt_where)
-    if set(pred_index) != set(gt_index):
-        missing = [q for q in gt_index if q not in pred_index]
-        extra = [q for q in pred_index if q not in gt_index]
+    missing = [q for q in gt_index if q not in pred_index]
+    extra = [q for q in pred_index if q not in gt_index]
+    if not match_number:
+        checks.record_subset(len(missing), len(extra))
+    if missing or extra:
         if match_number:
             raise FormatError(
                 f"{pred_file}: qids do not match {gt_file}: {len(missing)} GT qids without a prediction "
-                f"(e.g. {missing[:3]}), {len(extra)} predicted qids not in the GT (e.g. {extra[:3]})"
+                f"(e.g. {missing[:3]}), {len(extra)} predicted qids not in the GT (e.g. {extra[:3]}); "
+                "--subset scores the qids in both, as TimeChat's eval_vhd.py does"
             )
         logger.info("evaluating the %d qids present in both files", len(set(pred_index) & set(gt_index)))
     qids = [q for q in pred_index if q in gt_index]  # submission order, as the reference
+    if not qids:
+        raise FormatError(f"{pred_file}: no qid in common with {gt_file}")
     do_mr, do_hl = which_parts([submission[pred_index[q]] for q in qids], labels)
 
     brief: dict[str, float | None] = {}
@@ -314,6 +325,8 @@ def evaluate_qvhighlights(
         preds, gts = [], []
         for q in qids:
             p_where, g_where = labels.pred_where[pred_index[q]], labels.gt_where[gt_index[q]]
+            # Predictions are not bounded by the duration: moment_detr's post-processing clips
+            # windows to [0, 150] whatever the video's length, so real submissions pass its end.
             preds.append(
                 windows_array(
                     submission[pred_index[q]]["pred_relevant_windows"],
@@ -321,14 +334,18 @@ def evaluate_qvhighlights(
                     where=p_where,
                     key="pred_relevant_windows",
                     width=3,
+                    checks=checks,
                 )
             )
+            gt_record = ground_truth[gt_index[q]]
             gt_windows = windows_array(
-                require(ground_truth[gt_index[q]], "relevant_windows", file=gt_file, where=g_where),
+                require(gt_record, "relevant_windows", file=gt_file, where=g_where),
                 file=gt_file,
                 where=g_where,
                 key="relevant_windows",
                 width=2,
+                duration=require_duration(gt_record, file=gt_file, where=g_where, checks=checks),
+                checks=checks,
             )
             if len(gt_windows) == 0:
                 raise FormatError(f"{gt_file}: record {g_where}: relevant_windows is empty")
@@ -371,12 +388,17 @@ def evaluate_qvhighlights(
     return {"brief": brief, **dict(sorted(metrics.items()))}
 
 
-def evaluate_files(pred_path: str | Path, gt_path: str | Path) -> dict[str, Any]:
+def evaluate_files(
+    pred_path: str | Path, gt_path: str | Path, *, checks: InputChecks | None = None
+) -> dict[str, Any]:
     """Evaluate a QVHighlights prediction jsonl against a GT jsonl (JSON arrays are accepted too).
 
     Args:
         pred_path: predictions, one ``{"qid", "pred_relevant_windows", "pred_saliency_scores"}`` per line.
         gt_path: ground truth, one QVHighlights annotation per line.
+        checks: strictness (``lenient``) and ``subset`` (score the qids in both files, as
+            TimeChat's ``eval_vhd.py`` with ``match_number=False``); filled with what was let
+            through or left out.
 
     Returns:
         The nested metrics dict of :func:`evaluate_qvhighlights`.
@@ -389,6 +411,8 @@ def evaluate_files(pred_path: str | Path, gt_path: str | Path) -> dict[str, Any]
     return evaluate_qvhighlights(
         submission,
         ground_truth,
+        match_number=not (checks is not None and checks.subset),
+        checks=checks,
         pred_file=str(pred_path),
         gt_file=str(gt_path),
         pred_where=pred_where,

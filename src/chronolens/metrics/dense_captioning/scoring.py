@@ -1,37 +1,7 @@
-"""Dense video captioning (YouCook2 / ActivityNet Captions), TimeChat ``eval_dvc.py`` parity.
+"""Dense-captioning scoring: detection precision/recall, CIDEr-D, METEOR, SODA_c, paragraph metrics.
 
-Reference: RenShuhuai-Andy/TimeChat ``metrics/dvc/eval_dvc.py`` (itself a port of densevid_eval
-and of fujiso/SODA), with ``utils/format_dvc.py`` for raw answers. Semantics reproduced here:
-
-- **IoU** of two events takes ``min``/``max`` of each window (reversed windows are reordered),
-  divides the intersection by ``min(hull, len_a + len_b) + 1e-8``;
-- **Precision@t / Recall@t** per video: a prediction (ground-truth event) is covered when its IoU
-  with some ground-truth event (prediction) is ``> t`` (strict); precision divides by
-  ``max(K, 1)``; the ``*_Mean`` values average t over (0.3, 0.5, 0.7, 0.9); ``F1_Score`` is the
-  harmonic mean of a video's two means, averaged over videos;
-- **CIDER / METEOR** per video and threshold: every (prediction, ground truth) pair with IoU
-  ``>= t`` is one caption pair; a prediction with no such pair is scored against a random
-  one-word reference (so it scores 0 but still counts); captions are PTB-tokenised; CIDEr-D is
-  computed on each video's own pairs (its idf comes from that video alone); the value is averaged
-  over thresholds, then over videos;
-- **SODA_c** (:mod:`chronolens.metrics.soda`) with METEOR as the caption score, taken in the
-  reference's argument order (the ground-truth caption is the hypothesis, the prediction the
-  reference) and with its column order: per-prediction scores come back in the lexicographic
-  order of the prediction indices as strings, so with more than 10 predictions they are
-  paired with permuted IoU columns, exactly as the reference does;
-- **Para_CIDER / Para_METEOR**: each video's predicted captions joined by ``". "`` against its
-  ground-truth captions joined by ``" "``, both reduced to lower-case letters; the predicted
-  paragraphs of the videos that have predictions are paired, in order, with the ground-truth
-  paragraphs of all videos (the reference's ``zip``) — so a video missing from the predictions
-  shifts the pairing. chronolens warns when that happens;
-- every value is averaged over all ground-truth videos (a video without predictions scores 0)
-  and reported x100 (not rounded; the reference prints ``round(x, 1)``), except ``n_preds``,
-  the mean number of predicted events per video. The reference's ``SODA_c_<split>`` key is
-  named after the split of the ground-truth file (train 1, val 2, test 3); its placeholder
-  ``-1`` entries for the other split are not reported.
-
-METEOR needs Java and the METEOR 1.5 jar; without them the METEOR-based values (``METEOR``,
-``SODA_c_*``, ``Para_METEOR``) are ``None`` and ``notes`` says why.
+The semantics and the reference (TimeChat ``metrics/dvc/eval_dvc.py``) are described in
+:mod:`chronolens.metrics.dense_captioning`; the files are read by its ``records`` module.
 """
 
 from __future__ import annotations
@@ -41,76 +11,40 @@ import random
 import re
 import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from chronolens.errors import FormatError
-from chronolens.metrics.io import load_json, require, require_list, require_number, require_str
+from chronolens.metrics.dense_captioning.records import (
+    DEFAULT_SPLIT,
+    SPLIT_IDS,
+    GroundTruthVideo,
+    PredictedVideo,
+    annotated_durations,
+    read_ground_truth,
+    read_predictions,
+    split_of,
+)
+from chronolens.metrics.io import InputChecks, check_corpus_words, load_json
 from chronolens.metrics.soda import SODA_IOU_THRESHOLDS, soda_f_measure
-from chronolens.timebase.text import check_parser, parse_timestamped_captions
 
 __all__ = [
     "DVC_IOU_THRESHOLDS",
-    "SPLIT_IDS",
-    "GroundTruthVideo",
-    "PredictedVideo",
     "dvc_iou",
     "evaluate_dense_captioning",
     "evaluate_files",
     "precision_recall",
-    "read_ground_truth",
-    "read_predictions",
 ]
 
 logger = logging.getLogger(__name__)
 
 DVC_IOU_THRESHOLDS = (0.3, 0.5, 0.7, 0.9)  # eval_dvc.py's tIoU thresholds
 DVC_IOU_EPS = 1e-8  # added to the union in eval_dvc.py's iou()
-SPLIT_IDS = {"train": 1, "val": 2, "test": 3}  # eval_dvc.py's split numbering (SODA_c_<id>)
-DEFAULT_SPLIT = "val"  # used when the ground-truth file name does not start with a split name
-GT_CAPTION_MIN_CHARS = 5  # ActivityNet-style 'caption' pieces longer than this are events
 UNMATCHED_REF_LENGTH = (10, 20)  # letters of the random reference an unmatched prediction gets
 UNMATCHED_REF_SEED = 0  # the reference draws them unseeded; any one-word non-match scores the same
 METEOR_UNAVAILABLE = "METEOR needs Java and the METEOR 1.5 jar; METEOR, SODA_c and Para_METEOR are null"
-
-
-@dataclass(frozen=True, kw_only=True)
-class GroundTruthVideo:
-    """One annotated video: its events and their captions, in the annotation's order."""
-
-    key: str  # video name as predictions are keyed: the last path component of image_id
-    segments: np.ndarray  # (S, 2) seconds
-    captions: list[str]  # S captions, each ending in '.' as eval_dvc.py builds them
-
-    def __post_init__(self) -> None:
-        if self.segments.ndim != 2 or self.segments.shape[1] != 2:
-            raise ValueError(f"segments: must have shape (S, 2), got {self.segments.shape}")
-        if len(self.captions) != len(self.segments):
-            raise ValueError(f"captions: {len(self.captions)} captions for {len(self.segments)} segments")
-        if not self.captions:
-            raise ValueError(f"segments: video {self.key!r} has no events")
-
-    @property
-    def paragraph(self) -> str:
-        """All captions joined by spaces (``gt_paras`` in eval_dvc.py)."""
-        return " ".join(self.captions)
-
-
-@dataclass(frozen=True, kw_only=True)
-class PredictedVideo:
-    """The events predicted for one video."""
-
-    segments: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (K, 2) seconds
-    captions: list[str] = field(default_factory=list)  # K captions
-
-    def __post_init__(self) -> None:
-        if self.segments.ndim != 2 or self.segments.shape[1] != 2:
-            raise ValueError(f"segments: must have shape (K, 2), got {self.segments.shape}")
-        if len(self.captions) != len(self.segments):
-            raise ValueError(f"captions: {len(self.captions)} captions for {len(self.segments)} segments")
 
 
 def dvc_iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -369,114 +303,13 @@ def evaluate_dense_captioning(
     return out
 
 
-def _gt_captions(record: Mapping[str, Any], file: str, where: str) -> list[str]:
-    """The event captions of one annotation, split as eval_dvc.py does."""
-    if "pure_cap" in record:  # YouCook2
-        text = require_str(record["pure_cap"], file=file, where=where, what="pure_cap")
-        pieces = text.split(". ")
-    else:  # ActivityNet
-        text = require_str(require(record, "caption", file=file, where=where), file=file, where=where,
-                           what="caption")  # fmt: skip
-        pieces = [c.strip(" ") for c in text.split(".") if len(c) > GT_CAPTION_MIN_CHARS]
-    return [c + "." for c in pieces]
-
-
-def _window(value: Any, *, file: str, where: str, what: str) -> list[float]:
-    pair = require_list(value, file=file, where=where, what=what)
-    if len(pair) != 2:
-        raise FormatError(f"{file}: record {where}: {what} must be [start, end], got {pair!r}")
-    return [require_number(v, file=file, where=where, what=what) for v in pair]
-
-
-def read_ground_truth(data: Any, file: str = "ground truth") -> list[GroundTruthVideo]:
-    """Videos from TimeChat's ``{"annotations": [{image_id, segments, pure_cap | caption}]}``.
-
-    Raises:
-        FormatError: a missing key, a bad window, or a caption count that differs from the number
-            of segments (the reference asserts they are equal).
-    """
-    if not isinstance(data, Mapping):
-        raise FormatError(
-            f"{file}: expected a JSON object with an 'annotations' list, got {type(data).__name__}"
-        )
-    annotations = require_list(require(data, "annotations", file=file, where="top level"), file=file,
-                               where="top level", what="annotations")  # fmt: skip
-    videos = []
-    for i, record in enumerate(annotations):
-        where = f"annotations[{i}]"
-        image_id = require_str(require(record, "image_id", file=file, where=where), file=file, where=where,
-                               what="image_id")  # fmt: skip
-        raw = require_list(require(record, "segments", file=file, where=where), file=file, where=where,
-                           what="segments")  # fmt: skip
-        segments = [_window(s, file=file, where=where, what=f"segments[{j}]") for j, s in enumerate(raw)]
-        captions = _gt_captions(record, file, where)
-        if len(captions) != len(segments) or not segments:
-            raise FormatError(
-                f"{file}: record {where}: {len(segments)} segments but {len(captions)} captions "
-                "(need one caption per segment, at least one)"
-            )
-        videos.append(
-            GroundTruthVideo(
-                key=image_id.split("/")[-1], segments=np.array(segments).reshape(-1, 2), captions=captions
-            )
-        )
-    return videos
-
-
-def read_predictions(
-    data: Any, file: str = "predictions", *, parser: str = "default"
-) -> dict[str, PredictedVideo]:
-    """Predictions from ``{vid: [{timestamp: [s, e], caption}]}`` or raw answers ``[{vname, generated_cap}]``.
-
-    Raw answers are parsed with :func:`chronolens.timebase.text.parse_timestamped_captions`
-    (``parser="timechat"`` reproduces ``format_dvc.py``); a repeated ``vname`` keeps the last.
-
-    Raises:
-        FormatError: a missing key or a bad window.
-    """
-    check_parser(parser)
-    out: dict[str, PredictedVideo] = {}
-    if isinstance(data, list):
-        for i, record in enumerate(data):
-            where = f"index {i}"
-            vid = require_str(require(record, "vname", file=file, where=where), file=file, where=where,
-                              what="vname")  # fmt: skip
-            text = require_str(require(record, "generated_cap", file=file, where=where), file=file,
-                               where=where, what="generated_cap")  # fmt: skip
-            events = parse_timestamped_captions(text, parser=parser)
-            segments = np.array([[s.start, s.end] for s, _ in events], dtype=np.float64).reshape(-1, 2)
-            out[vid] = PredictedVideo(segments=segments, captions=[c for _, c in events])
-        return out
-    if not isinstance(data, Mapping):
-        raise FormatError(f"{file}: expected a JSON object {{video: [events]}} or a list of answers")
-    for vid, value in data.items():
-        items = require_list(value, file=file, where=f"key {vid}", what="events")
-        windows: list[list[float]] = []
-        texts: list[str] = []
-        for j, event in enumerate(items):
-            where = f"key {vid} event {j}"
-            stamp = require(event, "timestamp", file=file, where=where)
-            windows.append(_window(stamp, file=file, where=where, what="timestamp"))
-            caption = require(event, "caption", file=file, where=where)
-            texts.append(require_str(caption, file=file, where=where, what="caption"))
-        out[str(vid)] = PredictedVideo(
-            segments=np.array(windows, dtype=np.float64).reshape(-1, 2), captions=texts
-        )
-    return out
-
-
-def split_of(gt_path: str | Path) -> str:
-    """The split eval_dvc.py reads from the ground-truth file name (``val.caption_coco_format.json``)."""
-    name = Path(gt_path).name.split(".")[0]
-    if name in SPLIT_IDS:
-        return name
-    logger.info("%s: file name does not start with train/val/test; SODA_c is reported for split %r",
-                gt_path, DEFAULT_SPLIT)  # fmt: skip
-    return DEFAULT_SPLIT
-
-
 def evaluate_files(
-    pred_path: str | Path, gt_path: str | Path, *, parser: str = "default", split: str | None = None
+    pred_path: str | Path,
+    gt_path: str | Path,
+    *,
+    parser: str = "default",
+    split: str | None = None,
+    checks: InputChecks | None = None,
 ) -> dict[str, Any]:
     """Score a dense-captioning predictions file against TimeChat-format ground truth.
 
@@ -485,15 +318,39 @@ def evaluate_files(
         gt_path: ``{"annotations": [{image_id, duration, segments, pure_cap | caption}]}``.
         parser: answer parser for raw answers (``"default"`` or ``"timechat"``).
         split: ``"train"``/``"val"``/``"test"``; by default read from the file name as the reference does.
+        checks: strictness (see :func:`read_ground_truth`), ``subset`` (score only the annotated
+            videos that have predictions: eval_dvc.py's commented-out ``continue`` branch; by
+            default, as the reference runs, a video without predictions scores 0) and the bound
+            on caption words, checked before any scorer starts.
 
     Returns:
         As :func:`evaluate_dense_captioning`.
     """
     pred_file, gt_file = str(pred_path), str(gt_path)
-    ground_truth = read_ground_truth(load_json(gt_path), gt_file)
-    predictions = read_predictions(load_json(pred_path), pred_file, parser=parser)
-    unknown = [k for k in predictions if k not in {v.key for v in ground_truth}]
-    if unknown:
+    checks = checks if checks is not None else InputChecks()
+    gt_data = load_json(gt_path)
+    ground_truth = read_ground_truth(gt_data, gt_file, checks=checks)
+    if not ground_truth:
+        raise FormatError(f"{gt_file}: no annotated videos")
+    durations = annotated_durations(gt_data)
+    predictions = read_predictions(
+        load_json(pred_path), pred_file, parser=parser, durations=durations, checks=checks
+    )
+    gt_keys = {v.key for v in ground_truth}
+    unknown = [k for k in predictions if k not in gt_keys]
+    if checks.subset:
+        without = [v for v in ground_truth if v.key not in predictions]
+        checks.record_subset(len(without), len(unknown))
+        ground_truth = [v for v in ground_truth if v.key in predictions]
+        if not ground_truth:
+            raise FormatError(f"{pred_file}: no video in common with {gt_file}")
+    elif unknown:
         logger.warning("%s: %d predicted videos are not in %s and are ignored (e.g. %r)",
                        pred_file, len(unknown), gt_file, unknown[0])  # fmt: skip
+    check_corpus_words(
+        [c for v in ground_truth for c in v.captions]
+        + [c for k in gt_keys if k in predictions for c in predictions[k].captions],
+        file=f"{pred_file}, {gt_file}",
+        limit=checks.max_words,
+    )
     return evaluate_dense_captioning(predictions, ground_truth, split=split or split_of(gt_path))
