@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 
 from chronolens.errors import EncoderMismatchError, LibraryError
 from chronolens.library.catalog import SCHEMA_VERSION, Catalog
-from chronolens.library.hashing import EDGE_BYTES, FULL_HASH_MAX_BYTES, content_hash
+from chronolens.library.hashing import BLOCK_BYTES, content_hash
 from chronolens.library.manifest import Manifest, read_manifest, write_manifest
 from chronolens.library.store import EmbeddingStore
 
@@ -148,20 +150,77 @@ def test_content_hash_detects_changes_small_and_large(tmp_path: Path) -> None:
     small.write_bytes(b"abc")
     first = content_hash(small)
     small.write_bytes(b"abd")
-    assert content_hash(small) != first and first.startswith("sampled-sha256-v1:")
+    assert content_hash(small) != first and first.startswith("sha256-v2:")
+    small.write_bytes(b"")
+    assert content_hash(small) == "sha256-v2:" + hashlib.sha256(b"").hexdigest()
 
     big = tmp_path / "b.bin"
-    data = bytearray(
-        np.random.default_rng(0).integers(0, 256, FULL_HASH_MAX_BYTES + 3 * EDGE_BYTES, np.uint8)
-    )
+    data = bytearray(np.random.default_rng(0).integers(0, 256, 6 * BLOCK_BYTES + 123, np.uint8))
     big.write_bytes(bytes(data))
     base = content_hash(big)
-    for offset in (0, len(data) - 1):  # the edges are always read
+    assert base == "sha256-v2:" + hashlib.sha256(data).hexdigest()  # the whole file, streamed
+    # Every byte counts: the edges, block boundaries and the middle a sampled hash skipped.
+    for offset in (0, BLOCK_BYTES - 1, BLOCK_BYTES, 3 * BLOCK_BYTES + 777_777, len(data) - 1):
         changed = bytearray(data)
         changed[offset] ^= 0xFF
         big.write_bytes(bytes(changed))
-        assert content_hash(big) != base
+        assert content_hash(big) != base, offset
     big.write_bytes(bytes(data) + b"x")  # a longer file
     assert content_hash(big) != base
     big.write_bytes(bytes(data))
     assert content_hash(big) == base
+
+
+def test_content_hash_refuses_a_fifo_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        content_hash(fifo)  # a plain open() would wait for a writer forever
+
+
+def test_schema_1_catalog_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1);"
+        "CREATE TABLE videos (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,"
+        " mtime_ns INTEGER NOT NULL, content_hash TEXT NOT NULL, duration REAL NOT NULL DEFAULT 0,"
+        " fps REAL NOT NULL DEFAULT 0, codec TEXT NOT NULL DEFAULT '', width INTEGER NOT NULL DEFAULT 0,"
+        " height INTEGER NOT NULL DEFAULT 0, n_frames INTEGER NOT NULL DEFAULT 0, embeddings TEXT,"
+        " status TEXT NOT NULL, error TEXT, indexed_at REAL NOT NULL);"
+        "INSERT INTO videos (path, size, mtime_ns, content_hash, n_frames, embeddings, status, indexed_at)"
+        " VALUES ('/v/a.mp4', 10, 5, 'sampled-sha256-v1:ab', 3, 'a.npz', 'indexed', 1.0);"
+    )
+    conn.close()
+    old = Catalog(path, read_only=True).records()  # read as it is, no write
+    assert [(r.path, r.embeddings_sha256, r.warning) for r in old] == [("/v/a.mp4", None, None)]
+    assert sqlite3.connect(path).execute("SELECT version FROM schema_version").fetchone() == (1,)
+
+    catalog = Catalog(path)  # writable: migrated
+    (record,) = catalog.records()
+    assert (record.content_hash, record.embeddings, record.embeddings_sha256) == (
+        "sampled-sha256-v1:ab", "a.npz", None,
+    )  # fmt: skip
+    catalog.set_embeddings_checksum("/v/a.mp4", size=7, sha256="cd" * 32)
+    assert catalog.get("/v/a.mp4").embeddings_sha256 == "cd" * 32  # type: ignore[union-attr]
+    catalog.close()
+    assert sqlite3.connect(path).execute("SELECT version FROM schema_version").fetchone() == (SCHEMA_VERSION,)
+    assert SCHEMA_VERSION == 2
+
+
+def test_store_verify_checks_size_and_sha256(tmp_path: Path) -> None:
+    store = EmbeddingStore(tmp_path / "e")
+    store.save("a.npz", np.eye(3, dtype=np.float32), np.arange(3.0))
+    checksum = store.checksum("a.npz")
+    assert checksum is not None
+    size, sha = checksum
+    assert store.verify("a.npz", size=size, sha256=sha)
+    assert store.verify("a.npz", size=None, sha256=None)  # an old row: verified by loading
+    data = bytearray((tmp_path / "e" / "a.npz").read_bytes())
+    data[-30] ^= 0x01
+    (tmp_path / "e" / "a.npz").write_bytes(bytes(data))
+    assert not store.verify("a.npz", size=size, sha256=sha)
+    (tmp_path / "e" / "a.npz").write_bytes(bytes(data[:100]))
+    assert not store.verify("a.npz", size=size, sha256=sha)
+    assert not store.verify("a.npz", size=None, sha256=None)
+    assert not store.verify("gone.npz", size=size, sha256=sha) and store.checksum("gone.npz") is None

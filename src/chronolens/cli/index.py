@@ -72,11 +72,20 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_json()))
         return 0
+    extra = "".join(
+        f", {name} {len(entries)}"
+        for name, entries in (("partial", report.partial), ("skipped", report.skipped))
+        if entries
+    )  # shown only when non-zero, so the usual summary line stays as it was
     print(
         f"indexed {len(report.indexed)}, unchanged {len(report.unchanged)}, failed {len(report.failed)}, "
-        f"missing {len(report.missing)} ({report.n_frames} frames, {report.seconds:.1f} s) "
+        f"missing {len(report.missing)}{extra} ({report.n_frames} frames, {report.seconds:.1f} s) "
         f"-> {root.absolute()}"
     )
     for path, error in report.failed.items():
         print(f"  failed: {path}: {error}", file=sys.stderr)
+    for path, warning in report.partial.items():
+        print(f"  partial: {path}: {warning}", file=sys.stderr)
+    for path, reason in report.skipped.items():
+        print(f"  skipped: {path}: {reason}", file=sys.stderr)
     return 0

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from chronolens.ingest.local import VIDEO_EXTENSIONS, IngestConfig, discover, embed_file, ingest
+from chronolens.ingest.discover import VIDEO_EXTENSIONS, discover
+from chronolens.ingest.local import IngestConfig, embed_file, ingest
 from chronolens.ingest.rebuild import rebuild
 from chronolens.ingest.report import IngestReport
 from chronolens.library.library import Library
@@ -29,8 +30,11 @@ def index(
 ) -> IngestReport:
     """Index video files and directories (recursed for video extensions) into ``library``.
 
-    Incremental: unchanged files are skipped, changed ones re-indexed, catalogued files under the
-    given paths that vanished are marked missing, undecodable ones recorded as failed. Each video
+    Incremental: unchanged files are skipped, changed ones re-indexed (so are files whose stored
+    embeddings are missing or damaged), catalogued files under the given paths that vanished are
+    marked missing, undecodable ones recorded as failed, ones that decode only in part indexed and
+    reported as partial; entries that are not regular files (dangling symlinks, symlink loops,
+    FIFOs, devices) are skipped with a reason, never opened. Each video
     is committed on its own after its embeddings are on disk, so a kill loses at most the video
     in flight.
 
@@ -41,7 +45,8 @@ def index(
         progress: show a progress bar on stderr (drawn only when it is a terminal).
 
     Returns:
-        What was indexed, skipped, failed and marked missing.
+        What was indexed (and which of those are partial), unchanged, failed, skipped and marked
+        missing.
 
     Raises:
         LibraryError: the library is read-only or another process is indexing it.

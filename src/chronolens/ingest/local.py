@@ -5,7 +5,14 @@ skipped; the rest are probed, decoded at the library's sampling policy (resized 
 the encoder's input size), embedded batch by batch, written to the embeddings store (atomic
 rename) and only then committed to the catalog. A kill therefore loses at most the video in
 flight; its partial file is an orphan the next run deletes. A file that fails to decode is
-recorded as ``failed`` with its error and ingest moves on.
+recorded as ``failed`` with its error and ingest moves on; one that decodes only in part (its
+stream ends well before the duration its header states) is indexed and reported as ``partial``.
+
+Walking a folder never follows a symlink to a directory (so no loop can be entered) and never
+opens anything but regular files: dangling symlinks, symlink loops, FIFOs, sockets and devices are
+reported as ``skipped`` with the reason, and the other videos are indexed. A video is called
+unchanged only when its embeddings file is intact (size and sha256 as recorded in the catalog), so
+a truncated or damaged embeddings file is re-indexed by the next run.
 
 Decoding and embedding are both CPU-bound. On a small machine running them in parallel threads
 oversubscribes the cores and was measured *slower* than doing them one after the other, so they
@@ -22,45 +29,26 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from chronolens.encoders.base import Encoder
-from chronolens.errors import ChronolensError, DecodeError
+from chronolens.errors import ChronolensError, DecodeError, LibraryError
+from chronolens.ingest.discover import VIDEO_EXTENSIONS, discover
 from chronolens.ingest.report import IngestReport
 from chronolens.library.catalog import Catalog, VideoRecord
 from chronolens.library.hashing import content_hash
 from chronolens.library.store import EmbeddingStore
 from chronolens.progress import progress_bar
+from chronolens.video.decoder import Damage
 from chronolens.video.sampling import Sampling
 
 __all__ = ["VIDEO_EXTENSIONS", "IngestConfig", "discover", "embed_file", "ingest"]
 
 logger = logging.getLogger(__name__)
-
-# Suffixes picked up when a directory is indexed (an explicitly named file is always tried).
-VIDEO_EXTENSIONS = frozenset(
-    {
-        ".mp4",
-        ".m4v",
-        ".mov",
-        ".mkv",
-        ".webm",
-        ".avi",
-        ".mpg",
-        ".mpeg",
-        ".ts",
-        ".mts",
-        ".m2ts",
-        ".wmv",
-        ".flv",
-        ".3gp",
-        ".ogv",
-    }
-)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -85,51 +73,38 @@ class _Job:
     mtime_ns: int
     content_hash: str
     info: Any  # chronolens.video.VideoInfo
-
-
-def discover(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[Path]]:
-    """Expand files and directories into video files.
-
-    Directories are walked recursively for ``VIDEO_EXTENSIONS`` (hidden entries skipped); files
-    are taken as given.
-
-    Returns:
-        ``(files, roots)``: sorted unique absolute video files, and the absolute roots given (used to
-        mark catalogued files under them that vanished).
-
-    Raises:
-        ChronolensError: when a given path does not exist.
-    """
-    files: set[Path] = set()
-    roots: list[Path] = []
-    for raw in paths:
-        path = Path(raw).expanduser().absolute()
-        roots.append(path)
-        if path.is_dir():
-            for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                for name in filenames:
-                    if not name.startswith(".") and Path(name).suffix.lower() in VIDEO_EXTENSIONS:
-                        files.add(Path(dirpath) / name)
-        elif path.is_file():
-            files.add(path)
-        elif not path.exists():
-            continue  # may be a catalogued file that vanished; checked by the caller
-        else:
-            raise ChronolensError(f"not a regular file or directory: {path}")
-    return sorted(files), roots
+    damage: Damage = field(default_factory=Damage)  # filled while decoding: what did not decode
 
 
 def _under(path: Path, roots: list[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
 
-def _is_unchanged(record: VideoRecord | None, size: int, mtime_ns: int, stored: set[str]) -> bool:
-    if record is None or record.size != size or record.mtime_ns != mtime_ns:
+def _reusable(record: VideoRecord, catalog: Catalog, store: EmbeddingStore, stored: set[str]) -> bool:
+    """Whether ``record``'s embeddings can be kept: a real video (duration > 0) whose embeddings
+    file is present and matches its recorded checksum.
+
+    Rows from a schema-1 catalog carry no checksum: their file is verified by loading it, and the
+    checksum is recorded then, so later runs compare checksums. Duration 0 marks a still image an
+    older chronolens indexed as a video (search hung on those); re-checked now, it fails.
+    """
+    if record.duration <= 0:
         return False
-    if record.status == "failed":
-        return True  # same bytes would fail the same way; touch the file to retry
-    return record.status == "indexed" and record.embeddings is not None and record.embeddings in stored
+    if record.embeddings is None or record.embeddings not in stored:
+        logger.warning("embeddings of %s are missing; re-indexing it", record.path)
+        return False
+    if record.embeddings_sha256 is None:
+        if not store.verify(record.embeddings, size=None, sha256=None):
+            logger.warning("embeddings of %s do not load; re-indexing it", record.path)
+            return False
+        checksum = store.checksum(record.embeddings)
+        if checksum is not None:
+            catalog.set_embeddings_checksum(record.path, size=checksum[0], sha256=checksum[1])
+        return True
+    if store.verify(record.embeddings, size=record.embeddings_size, sha256=record.embeddings_sha256):
+        return True
+    logger.warning("embeddings of %s are damaged; re-indexing it", record.path)
+    return False
 
 
 def _decode_stream(
@@ -140,7 +115,9 @@ def _decode_stream(
 
     for job in jobs:
         try:
-            for frames in iter_frames(job.path, sampling, size=size, batch_size=batch_size):
+            for frames in iter_frames(
+                job.path, sampling, size=size, batch_size=batch_size, damage=job.damage
+            ):
                 yield job, frames, None
         except ChronolensError as exc:
             yield job, None, exc
@@ -196,8 +173,14 @@ def _set_torch_threads(n: int | None) -> int | None:
 
 
 def _progress(total_seconds: float, n_videos: int, enabled: bool) -> Any:
-    return progress_bar(
-        total=round(total_seconds, 1),
+    """The indexing bar: seconds of video done, with ``videos=done/n`` and ``frames`` after it.
+
+    The total is the exact sum of the durations (a rounded one could end below or above what the
+    updates add up to; ``progress_bar`` also clamps updates to the total, so it never overshoots
+    into a negative time left). The loop counts a video in ``videos=`` once it is finished.
+    """
+    bar = progress_bar(
+        total=total_seconds,
         desc="indexing",
         unit="s",
         enabled=enabled,
@@ -207,6 +190,7 @@ def _progress(total_seconds: float, n_videos: int, enabled: bool) -> Any:
         ),
         postfix={"videos": f"0/{n_videos}", "frames": 0},
     )
+    return bar
 
 
 def ingest(
@@ -236,15 +220,19 @@ def ingest(
         What was indexed, skipped, failed and marked missing.
     """
     started = time.perf_counter()
-    files, roots = discover(paths)
+    skipped: dict[str, str] = {}
+    files, roots = discover(paths, skipped=skipped)
     store.remove_orphans(catalog.referenced_embeddings())
 
     for root in roots:
-        if not root.exists() and catalog.get(str(root)) is None:
+        if str(root) not in skipped and not root.exists() and catalog.get(str(root)) is None:
             raise ChronolensError(f"no such file or directory: {root}")
-    missing = _mark_missing(catalog, files, roots)
+    for path, reason in skipped.items():
+        logger.warning("skipped %s: %s", path, reason)
+    missing = _mark_missing(catalog, files, roots, skipped)
     failed: dict[str, str] = {}
-    jobs, unchanged = _plan(files, catalog, store.names(), failed)
+    partial: dict[str, str] = {}
+    jobs, unchanged = _plan(files, catalog, store, failed)
 
     indexed, n_frames = _embed_jobs(
         jobs,
@@ -256,20 +244,25 @@ def ingest(
         config=config,
         progress=progress,
         failed=failed,
+        partial=partial,
     )
     report = IngestReport(
         indexed=indexed,
         unchanged=unchanged,
         failed=failed,
+        skipped=skipped,
+        partial=partial,
         missing=missing,
         n_frames=n_frames,
         seconds=time.perf_counter() - started,
     )
     logger.info(
-        "indexed %d, unchanged %d, failed %d, missing %d (%d frames, %.1f s)",
+        "indexed %d (partial %d), unchanged %d, failed %d, skipped %d, missing %d (%d frames, %.1f s)",
         len(indexed),
+        len(partial),
         len(unchanged),
         len(failed),
+        len(skipped),
         len(missing),
         n_frames,
         report.seconds,
@@ -277,44 +270,61 @@ def ingest(
     return report
 
 
-def _mark_missing(catalog: Catalog, files: list[Path], roots: list[Path]) -> list[str]:
-    """Mark catalogued videos under ``roots`` whose files vanished; return their paths."""
+def _mark_missing(
+    catalog: Catalog, files: list[Path], roots: list[Path], skipped: dict[str, str]
+) -> list[str]:
+    """Mark catalogued videos under ``roots`` whose files vanished (or are now skipped entries)."""
     missing = []
     present = {str(f) for f in files}
     for known in catalog.records():
         known_path = Path(known.path)
         if known.status == "missing" or known.path in present or not _under(known_path, roots):
             continue
-        if not known_path.exists():
+        if known.path in skipped or not known_path.exists():
             catalog.set_status(known.path, "missing")
             missing.append(known.path)
     return missing
 
 
 def _plan(
-    files: list[Path], catalog: Catalog, stored: set[str], failed: dict[str, str]
+    files: list[Path], catalog: Catalog, store: EmbeddingStore, failed: dict[str, str]
 ) -> tuple[list[_Job], list[str]]:
     """Split ``files`` into jobs to embed and unchanged paths; unreadable ones go to ``failed``."""
     from chronolens.video.reader import probe
 
+    stored = store.names()
     unchanged: list[str] = []
     jobs: list[_Job] = []
     for file in files:
         path = str(file)
-        stat = file.stat()
         record = catalog.get(path)
-        if _is_unchanged(record, stat.st_size, stat.st_mtime_ns, stored):
-            unchanged.append(path)
+        # Whether the row's embeddings can be kept: intact, and not a still image an older
+        # chronolens indexed as a 0-second video (search hung on those; re-checked, they fail).
+        reusable: bool | None = None  # decided once, only when needed (verifying reads the file)
+        try:
+            st = file.stat()
+            if record is not None and record.size == st.st_size and record.mtime_ns == st.st_mtime_ns:
+                if record.status == "failed":
+                    unchanged.append(path)  # same bytes would fail the same way; touch it to retry
+                    continue
+                if record.status == "indexed":
+                    reusable = _reusable(record, catalog, store, stored)
+                    if reusable:
+                        unchanged.append(path)
+                        continue
+            digest = content_hash(file)
+        except OSError as exc:  # vanished or turned unreadable since discovery: nothing recorded
+            failed[path] = f"cannot read {path}: {exc.strerror or exc}"
+            logger.warning("%s", failed[path])
             continue
-        digest = content_hash(file)
         if (
             record is not None
             and record.status in ("indexed", "missing")
-            and record.size == stat.st_size
-            and record.content_hash == digest
-            and record.embeddings in stored
+            and record.size == st.st_size
+            and record.content_hash == digest  # never equal across hash schemes: re-indexed then
+            and (reusable if reusable is not None else _reusable(record, catalog, store, stored))
         ):
-            catalog.touch(path, mtime_ns=stat.st_mtime_ns)
+            catalog.touch(path, mtime_ns=st.st_mtime_ns)
             if record.status == "missing":
                 catalog.set_status(path, "indexed")
             unchanged.append(path)
@@ -323,12 +333,12 @@ def _plan(
             info = probe(file)
         except DecodeError as exc:
             catalog.upsert_failed(
-                path=path, size=stat.st_size, mtime_ns=stat.st_mtime_ns, content_hash=digest, error=exc.cause
+                path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, content_hash=digest, error=exc.cause
             )
             failed[path] = str(exc)
             logger.warning("%s", exc)
             continue
-        jobs.append(_Job(path, stat.st_size, stat.st_mtime_ns, digest, info))
+        jobs.append(_Job(path, st.st_size, st.st_mtime_ns, digest, info))
     return jobs, unchanged
 
 
@@ -343,8 +353,12 @@ def _embed_jobs(
     config: IngestConfig,
     progress: bool,
     failed: dict[str, str],
+    partial: dict[str, str],
 ) -> tuple[list[str], int]:
-    """Decode, embed, store and commit each job; returns ``(indexed paths, frames embedded)``."""
+    """Decode, embed, store and commit each job; returns ``(indexed paths, frames embedded)``.
+
+    Fills ``failed`` (path -> error) and ``partial`` (indexed path -> warning) as it goes.
+    """
     cpus = os.cpu_count() or 1
     overlap = cpus >= config.overlap_min_cpus
     stream = _decode_stream(jobs, sampling, decode_size, config.batch_size)
@@ -360,6 +374,7 @@ def _embed_jobs(
     embeddings: list[np.ndarray] = []
     timestamps: list[np.ndarray] = []
     shown = 0.0  # seconds of the current video already counted on the bar
+    done = 0  # videos of this run finished (indexed or failed)
     try:
         for job, frames, error in stream:
             if frames is not None:
@@ -370,15 +385,13 @@ def _embed_jobs(
                 if advance > 0:
                     bar.update(advance)
                     shown += advance
-                bar.set_postfix(
-                    videos=f"{len(indexed) + len(failed)}/{len(jobs)}", frames=n_frames, refresh=False
-                )
+                bar.set_postfix(videos=f"{done}/{len(jobs)}", frames=n_frames, refresh=False)
                 continue
             emb = np.concatenate(embeddings) if embeddings else np.zeros((0, encoder.dim), np.float32)
             ts = np.concatenate(timestamps) if timestamps else np.zeros(0, np.float64)
             embeddings, timestamps = [], []
-            if error is None and ts.size == 0:
-                error = DecodeError(job.path, "no frames were sampled")
+            if error is None:
+                error = _no_video(job.path, job.info, ts)
             if error is not None:
                 cause = getattr(error, "cause", str(error))
                 catalog.upsert_failed(
@@ -391,8 +404,13 @@ def _embed_jobs(
                 failed[job.path] = str(error)
                 logger.warning("%s", error)
             else:
-                _commit(job, emb, ts, catalog=catalog, store=store)
+                warning = job.damage.partial()
+                _commit(job, emb, ts, catalog=catalog, store=store, warning=warning)
                 indexed.append(job.path)
+                if warning is not None:
+                    partial[job.path] = warning
+            done += 1
+            bar.set_postfix(videos=f"{done}/{len(jobs)}", frames=n_frames, refresh=False)
             bar.update(max(0.0, job.info.duration - shown))
             shown = 0.0
     finally:
@@ -401,12 +419,34 @@ def _embed_jobs(
     return indexed, n_frames
 
 
+def _no_video(path: str, info: Any, timestamps: np.ndarray) -> DecodeError | None:
+    """The error for a decode that gave nothing a video index can use, else ``None``.
+
+    No frame at all, or one frame from a stream without duration: a still image (FFmpeg opens a PNG
+    or JPEG named ``.mp4`` as a one-frame stream), which must not become a 0-second video.
+    """
+    if timestamps.size == 0:
+        return DecodeError(path, "no frames were sampled")
+    if timestamps.size == 1 and float(info.duration) == 0.0:
+        return DecodeError(path, f"a still image ({info.codec}, one frame, no duration), not a video")
+    return None
+
+
 def _commit(
-    job: _Job, embeddings: np.ndarray, timestamps: np.ndarray, *, catalog: Catalog, store: EmbeddingStore
+    job: _Job,
+    embeddings: np.ndarray,
+    timestamps: np.ndarray,
+    *,
+    catalog: Catalog,
+    store: EmbeddingStore,
+    warning: str | None = None,
 ) -> None:
     """Write a video's embeddings, then its catalog row, then drop the file the row used before."""
     name = EmbeddingStore.file_name(job.path, job.content_hash)
     store.save(name, embeddings, timestamps)
+    checksum = store.checksum(name)  # just written: read back from the page cache
+    if checksum is None:
+        raise LibraryError(f"embeddings file {store.root / name} vanished right after it was written")
     info = job.info
     previous = catalog.upsert_indexed(
         path=job.path,
@@ -420,6 +460,9 @@ def _commit(
         height=int(info.height),
         n_frames=int(timestamps.shape[0]),
         embeddings=name,
+        embeddings_size=checksum[0],
+        embeddings_sha256=checksum[1],
+        warning=warning,
     )
     if previous is not None:
         store.delete(previous)
@@ -458,9 +501,10 @@ def embed_file(
     for frames in iter_frames(path, sampling, size=size, batch_size=config.batch_size):
         embeddings.append(encoder.encode_images(frames.images))  # (B, D)
         timestamps.append(frames.timestamps)
-    if not timestamps:
-        raise DecodeError(path, "no frames were sampled")
-    ts = np.concatenate(timestamps)
+    ts = np.concatenate(timestamps) if timestamps else np.zeros(0, np.float64)
+    error = _no_video(str(path), info, ts)
+    if error is not None:
+        raise error
     return (
         np.concatenate(embeddings).astype(np.float32, copy=False),
         ts,

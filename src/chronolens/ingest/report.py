@@ -14,6 +14,8 @@ class IngestReport:
     indexed: list[str] = field(default_factory=list)  # newly indexed or re-indexed paths
     unchanged: list[str] = field(default_factory=list)  # skipped: same size, mtime / content hash
     failed: dict[str, str] = field(default_factory=dict)  # path -> one-line error
+    skipped: dict[str, str] = field(default_factory=dict)  # path -> why it was not even opened
+    partial: dict[str, str] = field(default_factory=dict)  # indexed paths -> warning (incomplete)
     missing: list[str] = field(default_factory=list)  # catalogued paths that vanished, now "missing"
     n_frames: int = 0  # frames embedded in this call
     seconds: float = 0.0  # wall time of this call
@@ -24,6 +26,8 @@ class IngestReport:
             "indexed": self.indexed,
             "unchanged": self.unchanged,
             "failed": self.failed,
+            "skipped": self.skipped,
+            "partial": self.partial,
             "missing": self.missing,
             "n_frames": self.n_frames,
             "seconds": self.seconds,

@@ -4,6 +4,12 @@ The catalog runs in WAL mode with ``synchronous=NORMAL``: readers (search) never
 writer (ingest), and a committed transaction survives a process kill (WAL with NORMAL can only lose
 the last transactions on a power loss, never corrupt the database). Each video is committed in its
 own transaction, after its embeddings file is on disk, so a row never points to a missing file.
+
+Schema versions: 1 (the first); 2 adds ``embeddings_size`` / ``embeddings_sha256`` (so ingest can
+tell a truncated or damaged embeddings file from a good one without trusting its name) and
+``warning`` (why an indexed video is partial). A writable open migrates a version-1 catalog in
+place (``ALTER TABLE ... ADD COLUMN``, one transaction; old rows get NULLs, which ingest treats as
+"verify by loading" and then fills in). A read-only open reads version 1 as it is.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ __all__ = ["SCHEMA_VERSION", "Catalog", "VideoRecord", "VideoStatus"]
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1  # bump (and add a migration) whenever the tables below change
+SCHEMA_VERSION = 2  # bump (and add a migration to _MIGRATIONS) whenever the tables below change
 BUSY_TIMEOUT_S = 30.0  # how long a connection waits for another writer's lock before failing
 
 VideoStatus = Literal["indexed", "failed", "missing"]
@@ -45,15 +51,30 @@ CREATE TABLE IF NOT EXISTS videos (
     embeddings TEXT,                    -- file name under embeddings/, NULL unless indexed once
     status TEXT NOT NULL CHECK (status IN ('indexed', 'failed', 'missing')),
     error TEXT,                         -- why it failed (one line), NULL otherwise
-    indexed_at REAL NOT NULL            -- unix time of the last status change
+    indexed_at REAL NOT NULL,           -- unix time of the last status change
+    embeddings_size INTEGER,            -- bytes of the embeddings file when written (schema 2)
+    embeddings_sha256 TEXT,             -- sha256 of the embeddings file when written (schema 2)
+    warning TEXT                        -- why an indexed video is partial (one line), else NULL
 );
 CREATE INDEX IF NOT EXISTS videos_status ON videos (status);
 """
 
-_COLUMNS = (
+# Statements taking a catalog from version N to N + 1, keyed by N.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        "ALTER TABLE videos ADD COLUMN embeddings_size INTEGER",
+        "ALTER TABLE videos ADD COLUMN embeddings_sha256 TEXT",
+        "ALTER TABLE videos ADD COLUMN warning TEXT",
+    ),
+}
+
+_V1_COLUMNS = (
     "id, path, size, mtime_ns, content_hash, duration, fps, codec, width, height, n_frames, "
     "embeddings, status, error, indexed_at"
 )
+_COLUMNS = f"{_V1_COLUMNS}, embeddings_size, embeddings_sha256, warning"
+# A version-1 catalog opened read-only: the same record shape, the new fields unknown.
+_COLUMNS_FROM_V1 = f"{_V1_COLUMNS}, NULL AS embeddings_size, NULL AS embeddings_sha256, NULL AS warning"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -64,7 +85,7 @@ class VideoRecord:
     path: str  # absolute path of the video file
     size: int  # bytes
     mtime_ns: int  # modification time (ns) when last checked
-    content_hash: str  # sampled sha256, see chronolens.library.hashing
+    content_hash: str  # file fingerprint, see chronolens.library.hashing
     duration: float  # seconds
     fps: float  # average frame rate from the container (informational)
     codec: str  # FFmpeg codec name
@@ -75,6 +96,9 @@ class VideoRecord:
     status: VideoStatus  # "indexed", "failed" or "missing"
     error: str | None  # why indexing failed, when status is "failed"
     indexed_at: float  # unix time of the last status change
+    embeddings_size: int | None = None  # bytes of the embeddings file when written (None: unknown)
+    embeddings_sha256: str | None = None  # sha256 of the embeddings file when written (None: unknown)
+    warning: str | None = None  # why an indexed video is partial (e.g. decoding ended early)
 
     def to_json(self) -> dict[str, object]:
         """A JSON-serialisable dict of the record (without the internal embeddings file name)."""
@@ -90,6 +114,7 @@ class VideoRecord:
             "size": self.size,
             "content_hash": self.content_hash,
             "error": self.error,
+            "warning": self.warning,
             "indexed_at": self.indexed_at,
         }
 
@@ -112,6 +137,7 @@ class Catalog:
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
         self.read_only = read_only
+        self._columns = _COLUMNS
         try:
             if read_only:
                 if not path.is_file():
@@ -135,6 +161,9 @@ class Catalog:
 
     def _check_schema(self) -> None:
         row = self._conn.execute("SELECT version FROM schema_version").fetchone()
+        if row is not None and row["version"] == 1:
+            self._columns = _COLUMNS_FROM_V1  # read as it is; the next writable open migrates it
+            return
         if row is None or row["version"] != SCHEMA_VERSION:
             found = None if row is None else row["version"]
             raise LibraryError(
@@ -151,7 +180,15 @@ class Catalog:
             row = self._conn.execute("SELECT version FROM schema_version").fetchone()
             if row is None:
                 self._conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-            elif row["version"] != SCHEMA_VERSION:
+                return
+            version = int(row["version"])
+            while version in _MIGRATIONS:
+                for statement in _MIGRATIONS[version]:
+                    self._conn.execute(statement)
+                version += 1
+                self._conn.execute("UPDATE schema_version SET version = ?", (version,))
+                logger.info("migrated library catalog %s to schema version %d", self.path, version)
+            if version != SCHEMA_VERSION:
                 raise LibraryError(
                     f"library catalog {self.path} has schema version {row['version']}, this chronolens "
                     f"reads version {SCHEMA_VERSION}; re-index into a new --library directory"
@@ -172,21 +209,21 @@ class Catalog:
 
     def get(self, path: str) -> VideoRecord | None:
         """The record for an absolute ``path``, or ``None``."""
-        row = self._conn.execute(f"SELECT {_COLUMNS} FROM videos WHERE path = ?", (path,)).fetchone()
+        row = self._conn.execute(f"SELECT {self._columns} FROM videos WHERE path = ?", (path,)).fetchone()
         return None if row is None else _record(row)
 
     def get_by_id(self, video_id: int) -> VideoRecord | None:
         """The record with row id ``video_id``, or ``None``."""
-        row = self._conn.execute(f"SELECT {_COLUMNS} FROM videos WHERE id = ?", (video_id,)).fetchone()
+        row = self._conn.execute(f"SELECT {self._columns} FROM videos WHERE id = ?", (video_id,)).fetchone()
         return None if row is None else _record(row)
 
     def records(self, status: VideoStatus | None = None) -> list[VideoRecord]:
         """All records ordered by path, optionally only those with ``status``."""
         if status is None:
-            rows = self._conn.execute(f"SELECT {_COLUMNS} FROM videos ORDER BY path").fetchall()
+            rows = self._conn.execute(f"SELECT {self._columns} FROM videos ORDER BY path").fetchall()
         else:
             rows = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM videos WHERE status = ? ORDER BY path", (status,)
+                f"SELECT {self._columns} FROM videos WHERE status = ? ORDER BY path", (status,)
             ).fetchall()
         return [_record(row) for row in rows]
 
@@ -204,8 +241,14 @@ class Catalog:
         height: int,
         n_frames: int,
         embeddings: str,
+        embeddings_size: int | None = None,
+        embeddings_sha256: str | None = None,
+        warning: str | None = None,
     ) -> str | None:
         """Record a successfully indexed video in its own transaction.
+
+        ``embeddings_size`` / ``embeddings_sha256`` describe the embeddings file as written (see
+        ``EmbeddingStore.save``); ``warning`` says why the video is partial, if it is.
 
         Returns:
             The embeddings file name the row pointed to before, if it differs (now unreferenced).
@@ -214,13 +257,16 @@ class Catalog:
             old = conn.execute("SELECT embeddings FROM videos WHERE path = ?", (path,)).fetchone()
             conn.execute(
                 "INSERT INTO videos (path, size, mtime_ns, content_hash, duration, fps, codec, width, height,"
-                " n_frames, embeddings, status, error, indexed_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'indexed', NULL, ?)"
+                " n_frames, embeddings, status, error, indexed_at, embeddings_size, embeddings_sha256,"
+                " warning)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'indexed', NULL, ?, ?, ?, ?)"
                 " ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
                 " content_hash = excluded.content_hash, duration = excluded.duration, fps = excluded.fps,"
                 " codec = excluded.codec, width = excluded.width, height = excluded.height,"
                 " n_frames = excluded.n_frames, embeddings = excluded.embeddings, status = 'indexed',"
-                " error = NULL, indexed_at = excluded.indexed_at",
+                " error = NULL, indexed_at = excluded.indexed_at,"
+                " embeddings_size = excluded.embeddings_size,"
+                " embeddings_sha256 = excluded.embeddings_sha256, warning = excluded.warning",
                 (
                     path,
                     size,
@@ -234,6 +280,9 @@ class Catalog:
                     n_frames,
                     embeddings,
                     time.time(),
+                    embeddings_size,
+                    embeddings_sha256,
+                    warning,
                 ),
             )
         previous = None if old is None else old["embeddings"]
@@ -247,7 +296,7 @@ class Catalog:
                 " VALUES (?, ?, ?, ?, 'failed', ?, ?)"
                 " ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
                 " content_hash = excluded.content_hash, n_frames = 0, status = 'failed',"
-                " error = excluded.error, indexed_at = excluded.indexed_at",
+                " error = excluded.error, warning = NULL, indexed_at = excluded.indexed_at",
                 (path, size, mtime_ns, content_hash, error, time.time()),
             )
 
@@ -255,6 +304,14 @@ class Catalog:
         """Update the recorded mtime of an unchanged file (same size and content hash)."""
         with self.transaction() as conn:
             conn.execute("UPDATE videos SET mtime_ns = ? WHERE path = ?", (mtime_ns, path))
+
+    def set_embeddings_checksum(self, path: str, *, size: int, sha256: str) -> None:
+        """Record the checksum of ``path``'s embeddings file (verified by loading it; old catalogs)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE videos SET embeddings_size = ?, embeddings_sha256 = ? WHERE path = ?",
+                (size, sha256, path),
+            )
 
     def set_status(self, path: str, status: VideoStatus) -> None:
         """Change the status of ``path`` (e.g. to ``"missing"``), keeping everything else."""

@@ -1,50 +1,53 @@
-"""A fast content fingerprint for video files.
+"""The content fingerprint the library uses to tell a changed video file from a touched one.
 
-Reading whole multi-GB videos just to notice they did not change would cost as much as decoding
-them, so the library hashes a sample: sha256 over the file size, the first and last
-``EDGE_BYTES`` and ``MIDDLE_SAMPLES`` evenly spaced blocks of ``MIDDLE_BYTES`` in between. Files
-up to ``FULL_HASH_MAX_BYTES`` are hashed whole. Any change to a container's header, index (moov /
-cues) or length changes the fingerprint; an in-place edit of a few bytes elsewhere in a large file
-with the same size *and* mtime would go unnoticed, which is acceptable for a change detector
-(size and mtime are checked first; the hash only confirms that a touched file really changed).
+The rule (scheme ``sha256-v2``): sha256 over the whole file, read in ``BLOCK_BYTES`` blocks (so
+memory stays flat for any file size). It is computed only when a file is new or its size or mtime
+changed (size and mtime are compared first, like make and rsync), i.e. just before that file is
+decoded, which reads it all again and costs far more: ``benchmarks/hashing.py`` measures it.
+
+The earlier scheme ``sampled-sha256-v1`` hashed only the first and last MiB and eight 64 KiB
+blocks of files over 4 MiB, so a same-size edit elsewhere in a large file (a touched file with new
+bytes) went unnoticed. Catalogs written with it need no upgrade pass: a fingerprint is only
+compared after a size or mtime change, and one of another scheme never equals a ``sha256-v2``
+fingerprint, so such a file is re-indexed (and its row gets the new fingerprint) exactly when the
+old scheme could not prove it unchanged. Untouched files keep their old fingerprints and cost
+nothing.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
-from pathlib import Path
+import stat
 
-__all__ = ["HASH_SCHEME", "content_hash"]
+__all__ = ["BLOCK_BYTES", "HASH_SCHEME", "content_hash"]
 
-EDGE_BYTES = 1 << 20  # bytes hashed at the start and at the end of the file
-MIDDLE_SAMPLES = 8  # evenly spaced blocks hashed between the two edges
-MIDDLE_BYTES = 64 << 10  # size of each middle block
-FULL_HASH_MAX_BYTES = 4 << 20  # files up to this size are hashed in full
-HASH_SCHEME = "sampled-sha256-v1"  # prefix of every fingerprint, so the scheme can evolve
+BLOCK_BYTES = 1 << 20  # bytes read per block while hashing
+HASH_SCHEME = "sha256-v2"  # prefix of every fingerprint, so the scheme can evolve
 
 
 def content_hash(path: str | os.PathLike[str]) -> str:
-    """Fingerprint a file's content (see the module docstring for what is read).
+    """Fingerprint a file's whole content (see the module docstring).
 
     Args:
-        path: the file.
+        path: a regular file.
 
     Returns:
-        ``"sampled-sha256-v1:<hex digest>"``.
+        ``"sha256-v2:<hex digest>"``.
+
+    Raises:
+        OSError: the file cannot be read, or is not a regular file (a FIFO, socket, device).
     """
-    file = Path(path)
-    size = file.stat().st_size
-    digest = hashlib.sha256(str(size).encode())
-    with file.open("rb") as fh:
-        if size <= FULL_HASH_MAX_BYTES:
-            digest.update(fh.read())
-        else:
-            digest.update(fh.read(EDGE_BYTES))
-            span = size - 2 * EDGE_BYTES - MIDDLE_BYTES
-            for i in range(MIDDLE_SAMPLES):
-                fh.seek(EDGE_BYTES + span * (i + 1) // (MIDDLE_SAMPLES + 1))
-                digest.update(fh.read(MIDDLE_BYTES))
-            fh.seek(size - EDGE_BYTES)
-            digest.update(fh.read(EDGE_BYTES))
+    digest = hashlib.sha256()
+    buffer = bytearray(BLOCK_BYTES)
+    view = memoryview(buffer)
+    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb", buffering=0) as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file", os.fspath(path))
+        while n := fh.readinto(buffer):
+            digest.update(view[:n])
     return f"{HASH_SCHEME}:{digest.hexdigest()}"

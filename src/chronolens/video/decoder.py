@@ -159,6 +159,15 @@ class Damage:
     no_timestamp: int = 0
     out_of_order: int = 0
     lost_at_end: int = 0  # packets of the final decode run that produced no frame
+    ended_early: str | None = None  # the stream ends well before the duration its header states
+
+    def partial(self) -> str | None:
+        """One line saying why the video is incomplete (ended early or unreadable tail), or ``None``."""
+        if self.ended_early:
+            return self.ended_early
+        if self.demux_error:
+            return f"reading stopped early: {self.demux_error}"
+        return None
 
     def note_error(self, where: str, exc: BaseException) -> None:
         self.decode_errors += 1
@@ -181,6 +190,8 @@ class Damage:
             parts.append(f"{self.out_of_order} frame(s) with non-increasing timestamps skipped")
         if self.demux_error:
             parts.append(f"reading stopped early: {self.demux_error}")
+        if self.ended_early:
+            parts.append(self.ended_early)
         if parts:
             logger.warning("%s is partly corrupt: %s", path, "; ".join(parts))
 

@@ -60,6 +60,12 @@ Resize = int | tuple[int, int] | None
 # The policy used when none is given: one frame per second (frozen, so sharing it is safe).
 DEFAULT_SAMPLING = FixedFps()
 
+# A stream is reported as ending early (truncated) when its packets stop more than this before the
+# duration its header states: at least PARTIAL_MIN_GAP_S seconds and PARTIAL_MIN_GAP_FRACTION of it
+# (headers round, and a container's duration can include a slightly longer audio track).
+PARTIAL_MIN_GAP_S = 1.0
+PARTIAL_MIN_GAP_FRACTION = 0.05
+
 
 @dataclass(frozen=True, slots=True)
 class VideoInfo:
@@ -244,6 +250,7 @@ def iter_frames(
     *,
     size: Resize = None,
     batch_size: int = 32,
+    damage: Damage | None = None,
 ) -> Iterator[Frames]:
     """Decode the frames ``sampling`` selects, in time order, in batches of ``batch_size``.
 
@@ -255,6 +262,9 @@ def iter_frames(
         size: ``None`` (native), an int (shorter displayed side, aspect kept) or exact
             ``(width, height)``; applied with swscale on decode, after which rotation is applied.
         batch_size: frames per yielded batch (the last may be smaller).
+        damage: filled with what could not be decoded, for callers that record it (``partial()``
+            says whether the video is incomplete; with ``Keyframes`` sampling an early end is not
+            detected). A warning is logged either way.
 
     Yields:
         ``Frames`` with images ``(N, H, W, 3)`` uint8 RGB upright and timestamps ``(N,)`` float64
@@ -277,7 +287,7 @@ def iter_frames(
                 index = scan_keyframes(scan_container, scan_stream, start or 0)
             if index.n_packets == 0:
                 raise DecodeError(file, "video stream has no frames (empty or truncated file)")
-        damage = Damage()
+        damage = damage if damage is not None else Damage()
         decoder = Decoder(container, stream, Clock(stream.time_base or Fraction(1, 1), start), damage)
         batcher = _Batcher(size, batch_size, None, stream)
         if isinstance(sampling, Keyframes):
@@ -297,8 +307,17 @@ def iter_frames(
             if decoder.packets == 0:
                 raise DecodeError(file, "video stream has no frames (empty or truncated file)")
             raise DecodeError(file, f"no frame could be decoded from {decoder.packets} packet(s)")
+        if index is not None and index.end > 0:
+            damage.ended_early = _ended_early(index.end, header_duration(container, stream))
         damage.report(file)
         logger.debug("%s: %d frames selected, %d decoded", file, batcher.total, decoder.frames)
+
+
+def _ended_early(end: float, stated: float) -> str | None:
+    """Why a stream whose packets end at ``end`` seconds is short of the ``stated`` duration, if it is."""
+    if stated - end > max(PARTIAL_MIN_GAP_S, PARTIAL_MIN_GAP_FRACTION * stated):
+        return f"decoding ended early, at {end:.1f} s of the {stated:.1f} s the container states"
+    return None
 
 
 def read_frames(
