@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 if TYPE_CHECKING:
-    from chronolens.demo.run import DemoRow
+    from chronolens.demo.run import DemoResult, DemoRow
+    from chronolens.tasks.search import SearchResult
 
-HELP = "see chronolens work end to end: index a small synthetic set (or PATH) and search it"
+HELP = "see chronolens work end to end: index a synthetic world (or PATH) and search it"
+
+SCALE_NOTE = "scores: cosine similarity of query and frames (a video's: the mean of its 5 best frames)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,63 +28,86 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", default="chronolens-demo", help="working directory (default ./chronolens-demo)"
     )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the synthetic set and of the queries shown (default 7)",
+    )
+    parser.add_argument("--videos", type=int, default=None, help="synthetic videos to render (default 40)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
 
 
+def _stage_line(message: str) -> None:
+    """A stage of the demo, on its own line of stderr (terminal or not)."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def _fmt(spans: list[tuple[float, float]]) -> str:
-    return ", ".join(f"{a:.1f}–{b:.1f}s" for a, b in spans) or "—"
+    from chronolens.timebase import clock
+
+    return ", ".join(f"{clock(a)}–{clock(b)}" for a, b in spans) or "—"
 
 
-def _top_moment_iou(row: DemoRow) -> float:
-    """IoU of the true video's best moment with the nearest true span (0 when not found)."""
-    from pathlib import Path
+def _hit_line(n: int | None, hit: SearchResult, row: DemoRow) -> str:
+    from chronolens.demo.run import MOMENT_IOU
 
-    from chronolens.metrics.temporal import temporal_iou
+    if row.kind == "moment":  # its own video: the mark says whether the top moment is right
+        correct = row.top_iou is not None and row.top_iou >= MOMENT_IOU
+    else:  # the mark says which listed video is the true one
+        correct = row.true_video is not None and str(Path(hit.video).resolve()) == row.true_video
+    mark = "✓" if correct else " "
+    moments = _fmt([(m.start, m.end) for m in hit.moments])
+    rank = "in" if n is None else f"{n}."
+    return f"  {mark} {rank} {Path(hit.video).name}  score {hit.score:.3f}  found {moments}"
 
-    for hit in row.results:
-        if row.true_video is not None and str(Path(hit.video).resolve()) == row.true_video and hit.moments:
-            best = hit.moments[0]
-            iou = temporal_iou([[best.start, best.end]], [[s.start, s.end] for s in row.truth])
-            return float(np.nan_to_num(iou).max())
-    return 0.0
+
+def _print_rows(result: DemoResult) -> None:
+    for row in result.rows:
+        print(f"\n“{row.query}”")
+        if row.kind == "moment" and row.true_video is not None:
+            truth = _fmt([(s.start, s.end) for s in row.truth])
+            print(f"  when? true: {truth}  (top moment IoU {row.top_iou or 0.0:.2f})")
+            for hit in row.results:
+                print(_hit_line(None, hit, row))
+            continue
+        if row.true_video is not None:
+            print(f"  which video? true: {Path(row.true_video).name}  (ranked {row.true_video_rank})")
+        for i, hit in enumerate(row.results):
+            print(_hit_line(i + 1, hit, row))
+        if row.true_result is not None:
+            print(_hit_line(row.true_video_rank, row.true_result, row))
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print what it found."""
-    from pathlib import Path
-
     from chronolens.demo.run import DemoConfig, run_demo
 
-    progress = not args.quiet and sys.stderr.isatty()
+    overrides = {k: v for k, v in (("seed", args.seed), ("videos", args.videos)) if v is not None}
     result = run_demo(
-        args.out, folder=args.path, queries=args.query, config=DemoConfig(model=args.model), progress=progress
+        args.out,
+        folder=args.path,
+        queries=args.query,
+        config=DemoConfig(model=args.model, **overrides),
+        progress=not args.quiet,
+        on_stage=None if args.quiet else _stage_line,
     )
     if args.json:
         payload = {
             "report": str(result.report),
             "library": str(result.library),
+            "scores": None if result.scores is None else result.scores.to_json(),
+            "seconds": result.seconds,
             "queries": [row.to_json() for row in result.rows],
         }
         print(json.dumps(payload, indent=2))
         return 0
-    for row in result.rows:
-        print(f"\n“{row.query}”")
-        if row.true_video is not None:
-            truth = _fmt([(s.start, s.end) for s in row.truth])
-            rank = row.true_video_rank or f">{len(row.results)}"
-            print(f"  true: {Path(row.true_video).name} at {truth}  (video ranked {rank})")
-        for i, hit in enumerate(row.results):
-            correct = row.true_video is not None and str(Path(hit.video).resolve()) == row.true_video
-            moments = _fmt([(m.start, m.end) for m in hit.moments])
-            mark = "✓" if correct else " "
-            print(f"  {mark} {i + 1}. {Path(hit.video).name}  score {hit.score:.3f}  found {moments}")
-    known = [row for row in result.rows if row.true_video is not None]
-    if known:
-        first = sum(row.true_video_rank == 1 for row in known)
-        hits = sum(_top_moment_iou(row) >= 0.5 for row in known)
-        print(
-            f"\ntrue video ranked first for {first} of {len(known)} queries; "
-            f"its top moment overlaps the truth (IoU >= 0.5) for {hits} of {len(known)}"
-        )
+    print(textwrap.fill(result.intro, width=100))
+    print(SCALE_NOTE)
+    _print_rows(result)
+    if result.scores is not None:
+        print()
+        for line in result.scores.lines():
+            print(line)
     print(f"\nreport: {result.report.resolve()}")
     return 0
