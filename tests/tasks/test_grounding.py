@@ -250,3 +250,14 @@ def test_length_grid_is_dense_then_geometric() -> None:
     assert grid[:10] == tuple(range(1, 11))
     assert grid[-1] == 150 and list(grid) == sorted(set(grid))
     assert len(grid) < 45
+
+
+def test_a_zero_length_video_grounds_at_once() -> None:
+    """One sample of a 0 s video: the step falls back to 1 s instead of ~0 (which hung smoothing)."""
+    import time
+
+    assert sample_step(np.zeros(1), 0.0) == 1.0
+    started = time.perf_counter()
+    result = ground(np.array([0.3]), np.zeros(1), 0.0)
+    assert time.perf_counter() - started < 5.0
+    assert all(m.start == 0.0 and m.end == 0.0 for m in result.windows)

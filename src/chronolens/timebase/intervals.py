@@ -33,14 +33,21 @@ def sample_intervals(timestamps: np.ndarray, duration: float) -> tuple[np.ndarra
     return starts, ends
 
 
+FALLBACK_STEP_S = 1.0  # the default sampling period (1 fps), for a curve that states no step
+
+
 def sample_step(timestamps: np.ndarray, duration: float) -> float:
-    """Typical seconds between samples: the median step, or the duration for a single sample."""
+    """Typical seconds between samples: the median step, or the duration for a single sample.
+
+    With neither (one sample of a zero-length video) it is ``FALLBACK_STEP_S``: a step of ~0 s
+    would make every window measured in samples (smoothing kernels) astronomically wide.
+    """
     ts = np.asarray(timestamps, dtype=np.float64)
     if ts.size >= 2:
         step = float(np.median(np.diff(ts)))
         if step > 0:
             return step
-    return max(float(duration), 1e-9)
+    return float(duration) if duration > 0 else FALLBACK_STEP_S
 
 
 def snap_span(span: Span, timestamps: np.ndarray) -> Span:
