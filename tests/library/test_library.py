@@ -103,8 +103,8 @@ def test_corrupt_file_is_recorded_failed_and_others_indexed(tmp_path: Path, vide
         record = next(r for r in lib.videos() if r.path == str(bad))
         assert record.status == "failed" and record.error
         assert lib.info().n_failed == 1
-        again = chronolens.index(lib, [videos], progress=False)  # unchanged broken file is not retried
-        assert not again.failed and str(bad) in again.unchanged
+        again = chronolens.index(lib, [videos], progress=False)  # unchanged: still failed, not retried
+        assert again.failed == {str(bad): record.error} and str(bad) not in again.unchanged
 
 
 def test_add_explicit_files_and_missing_path(tmp_path: Path, videos: Path) -> None:

@@ -47,15 +47,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="re-index an existing library with a new --model / --fps (or new weights): built beside it "
         "from the videos it holds (plus any PATH), swapped in when complete; the old one stays searchable",
     )
+    parser.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="try again the files that failed before (by default an unchanged failed file stays failed)",
+    )
     parser.add_argument("--json", action="store_true", help="print the ingest report as one JSON object")
 
 
+def _first_missing(root: Path) -> Path | None:
+    """The outermost directory of ``root`` (or ``root`` itself) that does not exist yet."""
+    missing = None
+    for path in (root, *root.parents):
+        if path.exists() or path.is_symlink():
+            break
+        missing = path
+    return missing
+
+
+def _remove_new_library(root: Path, created: Path | None, existed: bool, before: set[str]) -> None:
+    """Remove what this run created for a library that ended up holding nothing.
+
+    Never touches a library that existed before; of a directory that existed before, only the
+    library entries this run made (not in ``before``) go.
+    """
+    import shutil
+
+    from chronolens.library.library import LIBRARY_ENTRIES
+
+    if existed:
+        return
+    if created is not None:
+        shutil.rmtree(created, ignore_errors=True)
+        return
+    if not root.is_dir() or root.is_symlink():
+        return
+    for name in LIBRARY_ENTRIES - before:
+        entry = root / name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Index the paths and print a summary."""
+    """Index the paths and print a summary (exit 1 when every input failed)."""
     import chronolens
     from chronolens.encoders import DEFAULT_ENCODER
-    from chronolens.errors import UsageError
-    from chronolens.ingest import rebuild
+    from chronolens.errors import LibraryError, UsageError
+    from chronolens.ingest import IngestConfig, rebuild
     from chronolens.library import default_library_path
 
     root = Path(args.library or default_library_path())
@@ -64,14 +104,30 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("name at least one video file or folder to index (PATH ...)")
     model = args.model if args.model is not None or exists else DEFAULT_ENCODER
     sampling = chronolens.FixedFps(fps=args.fps) if args.fps is not None else None
-    if args.rebuild and exists:
-        report = rebuild(root, model=model, sampling=sampling, paths=args.paths, progress=not args.quiet)
-    else:
-        with chronolens.Library.open(root, model=model, sampling=sampling) as library:
-            report = chronolens.index(library, args.paths, progress=not args.quiet)
+    where = root.expanduser().absolute()
+    created = None if exists else _first_missing(where)
+    before = {p.name for p in where.iterdir()} if not exists and where.is_dir() else set()
+    try:
+        if args.rebuild and exists:
+            report = rebuild(root, model=model, sampling=sampling, paths=args.paths, progress=not args.quiet)
+        else:
+            with chronolens.Library.open(root, model=model, sampling=sampling) as library:
+                config = IngestConfig(retry_failed=args.retry_failed)
+                report = chronolens.index(library, args.paths, config=config, progress=not args.quiet)
+    except OSError as exc:  # e.g. the disk filled up while writing embeddings
+        _remove_new_library(where, created, exists, before)
+        raise LibraryError(f"cannot write library {root.absolute()}: {exc.strerror or exc}") from exc
+    except BaseException:
+        _remove_new_library(where, created, exists, before)
+        raise
+    kept = exists or bool(report.indexed)  # a new library that indexed nothing is not left behind
+    if not kept:
+        _remove_new_library(where, created, exists, before)
+    all_failed = bool(report.failed) and not report.indexed and not report.unchanged
+    status = 1 if all_failed else 0
     if args.json:
         print(json.dumps(report.to_json()))
-        return 0
+        return status
     extra = "".join(
         f", {name} {len(entries)}"
         for name, entries in (("partial", report.partial), ("skipped", report.skipped))
@@ -80,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"indexed {len(report.indexed)}, unchanged {len(report.unchanged)}, failed {len(report.failed)}, "
         f"missing {len(report.missing)}{extra} ({report.n_frames} frames, {report.seconds:.1f} s) "
-        f"-> {root.absolute()}"
+        + (f"-> {root.absolute()}" if kept else f"(no library was created at {root.absolute()})")
+        + (" (see `chronolens info --videos --failed`)" if report.failed and kept else "")
     )
     for path, error in report.failed.items():
         print(f"  failed: {path}: {error}", file=sys.stderr)
@@ -88,4 +145,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"  partial: {path}: {warning}", file=sys.stderr)
     for path, reason in report.skipped.items():
         print(f"  skipped: {path}: {reason}", file=sys.stderr)
-    return 0
+    return status

@@ -15,6 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``chronolens info``."""
     add_library_argument(parser)
     parser.add_argument("--videos", action="store_true", help="also list every video and its status")
+    parser.add_argument(
+        "--failed",
+        action="store_true",
+        help="list only the videos that failed to index, with why (implies --videos)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -24,10 +29,13 @@ def run(args: argparse.Namespace) -> int:
 
     with Library.open(args.library or default_library_path(), create=False) as library:
         info = library.info()
-        videos = library.videos() if args.videos else []
+        listed = args.videos or args.failed
+        videos = library.videos() if listed else []
+    if args.failed:
+        videos = [v for v in videos if v.status == "failed"]
     if args.json:
         payload = info.to_json()
-        if args.videos:
+        if listed:
             payload["videos"] = [v.to_json() for v in videos]
         print(json.dumps(payload))
         return 0

@@ -59,6 +59,7 @@ class IngestConfig:
     overlap_min_cpus: int = 4  # decode beside embed (in a thread) only with at least this many CPUs
     prefetch_batches: int = 2  # decoded batches buffered ahead of the encoder when overlapping
     decode_cpus: int = 2  # cores left to the decoder thread when overlapping (torch gets the rest)
+    retry_failed: bool = False  # re-probe files recorded as failed even when they did not change
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "overlap_min_cpus", "prefetch_batches", "decode_cpus"):
@@ -228,11 +229,11 @@ def ingest(
         if str(root) not in skipped and not root.exists() and catalog.get(str(root)) is None:
             raise ChronolensError(f"no such file or directory: {root}")
     for path, reason in skipped.items():
-        logger.warning("skipped %s: %s", path, reason)
+        logger.info("skipped %s: %s", path, reason)  # the report lists it; the CLI prints it once
     missing = _mark_missing(catalog, files, roots, skipped)
     failed: dict[str, str] = {}
     partial: dict[str, str] = {}
-    jobs, unchanged = _plan(files, catalog, store, failed)
+    jobs, unchanged = _plan(files, catalog, store, failed, retry_failed=config.retry_failed)
 
     indexed, n_frames = _embed_jobs(
         jobs,
@@ -286,10 +287,25 @@ def _mark_missing(
     return missing
 
 
+def _reason(error: BaseException) -> str:
+    """The one-line reason a file failed, without its path (the report is keyed by the path)."""
+    cause = getattr(error, "cause", None)
+    return str(cause) if cause is not None else str(error)
+
+
 def _plan(
-    files: list[Path], catalog: Catalog, store: EmbeddingStore, failed: dict[str, str]
+    files: list[Path],
+    catalog: Catalog,
+    store: EmbeddingStore,
+    failed: dict[str, str],
+    *,
+    retry_failed: bool = False,
 ) -> tuple[list[_Job], list[str]]:
-    """Split ``files`` into jobs to embed and unchanged paths; unreadable ones go to ``failed``."""
+    """Split ``files`` into jobs to embed and unchanged paths; unreadable ones go to ``failed``.
+
+    A file recorded as failed whose bytes did not change (same size and mtime, or same content
+    hash) fails again with its stored reason, without being re-probed, unless ``retry_failed``.
+    """
     from chronolens.video.reader import probe
 
     stored = store.names()
@@ -304,8 +320,8 @@ def _plan(
         try:
             st = file.stat()
             if record is not None and record.size == st.st_size and record.mtime_ns == st.st_mtime_ns:
-                if record.status == "failed":
-                    unchanged.append(path)  # same bytes would fail the same way; touch it to retry
+                if record.status == "failed" and not retry_failed:
+                    failed[path] = record.error or "failed before"  # same bytes fail the same way
                     continue
                 if record.status == "indexed":
                     reusable = _reusable(record, catalog, store, stored)
@@ -314,8 +330,18 @@ def _plan(
                         continue
             digest = content_hash(file)
         except OSError as exc:  # vanished or turned unreadable since discovery: nothing recorded
-            failed[path] = f"cannot read {path}: {exc.strerror or exc}"
-            logger.warning("%s", failed[path])
+            failed[path] = f"cannot read: {exc.strerror or exc}"
+            logger.info("%s: %s", path, failed[path])
+            continue
+        if (
+            record is not None
+            and record.status == "failed"
+            and not retry_failed
+            and record.size == st.st_size
+            and record.content_hash == digest
+        ):
+            catalog.touch(path, mtime_ns=st.st_mtime_ns)  # touched, same bytes: still failed
+            failed[path] = record.error or "failed before"
             continue
         if (
             record is not None
@@ -335,8 +361,8 @@ def _plan(
             catalog.upsert_failed(
                 path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, content_hash=digest, error=exc.cause
             )
-            failed[path] = str(exc)
-            logger.warning("%s", exc)
+            failed[path] = _reason(exc)
+            logger.info("%s", exc)
             continue
         jobs.append(_Job(path, st.st_size, st.st_mtime_ns, digest, info))
     return jobs, unchanged
@@ -393,7 +419,7 @@ def _embed_jobs(
             if error is None:
                 error = _no_video(job.path, job.info, ts)
             if error is not None:
-                cause = getattr(error, "cause", str(error))
+                cause = _reason(error)
                 catalog.upsert_failed(
                     path=job.path,
                     size=job.size,
@@ -401,8 +427,8 @@ def _embed_jobs(
                     content_hash=job.content_hash,
                     error=cause,
                 )
-                failed[job.path] = str(error)
-                logger.warning("%s", error)
+                failed[job.path] = cause
+                logger.info("%s", error)  # the report lists it; the CLI prints it once
             else:
                 warning = job.damage.partial()
                 _commit(job, emb, ts, catalog=catalog, store=store, warning=warning)

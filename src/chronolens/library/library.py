@@ -42,7 +42,7 @@ from chronolens.library.results import LibraryInfo
 from chronolens.library.store import EmbeddingStore
 from chronolens.video.sampling import FixedFps, Sampling, parse_sampling
 
-__all__ = ["DEFAULT_LIBRARY", "LIBRARY_ENV", "Library", "default_library_path"]
+__all__ = ["DEFAULT_LIBRARY", "LIBRARY_ENTRIES", "LIBRARY_ENV", "Library", "default_library_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,11 @@ _CATALOG = "catalog.sqlite"
 _EMBEDDINGS = "embeddings"
 _ANN = "ann"
 _LOCK = "lock"
-_OWN_ENTRIES = {_MANIFEST, _CATALOG, f"{_CATALOG}-wal", f"{_CATALOG}-shm", _EMBEDDINGS, _ANN, _LOCK}
+# Every entry a library directory may hold (what `chronolens index` removes of a new, empty one).
+LIBRARY_ENTRIES = frozenset(
+    {_MANIFEST, _CATALOG, f"{_CATALOG}-wal", f"{_CATALOG}-shm", _EMBEDDINGS, _ANN, _LOCK}
+)
+_OWN_ENTRIES = LIBRARY_ENTRIES
 
 
 def default_library_path() -> Path:
@@ -166,6 +170,16 @@ class Library:
         if encoder is None:
             encoder = _load_encoder(requested)
         policy = sampling if sampling is not None else FixedFps(fps=1.0)
+        try:
+            return cls._create(root, manifest_path, encoder=encoder, policy=policy, ann=ann)
+        except OSError as exc:  # read-only or full file system, no permission, a file in the way
+            raise LibraryError(f"cannot create library {root}: {exc.strerror or exc}") from exc
+
+    @classmethod
+    def _create(
+        cls, root: Path, manifest_path: Path, *, encoder: Encoder, policy: Sampling, ann: AnnConfig
+    ) -> Library:
+        """Make the library directory, its catalog and store, then its manifest (last)."""
         root.mkdir(parents=True, exist_ok=True)
         pyav, ffmpeg = decoder_versions()
         from chronolens.version import __version__
