@@ -40,6 +40,8 @@ SUBCOMMANDS: dict[str, str] = {
     "caption": "caption",
     "ask": "ask",
     "info": "info",
+    "remove": "remove",
+    "export": "export",
     "models": "models",
     "eval": "evaluate",
     "synth": "synth",

@@ -320,6 +320,29 @@ class Catalog:
                 "UPDATE videos SET status = ?, indexed_at = ? WHERE path = ?", (status, time.time(), path)
             )
 
+    def delete(self, path: str) -> VideoRecord | None:
+        """Remove the row of ``path`` in one transaction.
+
+        Returns:
+            The removed record (its embeddings file is now unreferenced), or ``None`` when absent.
+        """
+        with self.transaction() as conn:
+            row = conn.execute(f"SELECT {self._columns} FROM videos WHERE path = ?", (path,)).fetchone()
+            if row is None:
+                return None
+            conn.execute("DELETE FROM videos WHERE path = ?", (path,))
+        return _record(row)
+
+    def generation(self) -> tuple[int, int]:
+        """A value that changes whenever the catalog's contents may have changed.
+
+        ``PRAGMA data_version`` changes when *another* connection commits; ``total_changes``
+        counts this connection's own writes. Comparing the pair is one cheap query, so readers can
+        cache records between queries and re-read them only after a commit.
+        """
+        version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        return version, int(self._conn.total_changes)
+
     def referenced_embeddings(self) -> set[str]:
         """Every embeddings file name any row points to."""
         rows = self._conn.execute("SELECT embeddings FROM videos WHERE embeddings IS NOT NULL").fetchall()
