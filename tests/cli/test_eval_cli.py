@@ -126,3 +126,99 @@ def test_flags_that_do_not_apply_and_word_bound(tmp_path: Path, capsys: pytest.C
     assert main([*args, "--max-words", "5", "--tokenizer", "none"]) == 1
     assert "--max-words" in capsys.readouterr().err
     assert main([*args, "--max-words", "0"]) == 1
+
+
+# ------------------------------------------------------------------ file formats in --help (issue 17)
+
+# task -> what its help must name: the reference script (first: named in no other task's help)
+# and keys of its two files.
+FORMAT_WORDS = {
+    "qvhighlights": ("standalone_eval", "pred_relevant_windows", "relevant_windows"),
+    "charades-sta": ("format_tvg.py", "eval_tvg.py", "generated_cap", "timestamp"),
+    "dense-captioning": ("eval_dvc.py", "TimeIT", "segments"),
+    "captioning": ("COCOEvalCap", "pycocoevalcap", '"annotations"', "image_id"),
+    "retrieval": ("CLIP4Clip", "similarity", "diagonal"),
+    "qa": ("vqaEval.py", "question_id", "answers"),
+}
+
+
+def _help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    assert main(argv) == 0
+    return capsys.readouterr().out
+
+
+def test_eval_help_describes_every_task_format(capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(["eval", "--help"], capsys)
+    assert "file formats" in text and "docs/metrics.md" in text
+    for task, words in FORMAT_WORDS.items():
+        assert f"\n  {task}" in text, task
+        for word in words:
+            assert word in text, (task, word)
+    assert max(len(line) for line in text.splitlines()) <= 100  # laid out as written, not re-wrapped
+
+
+@pytest.mark.parametrize("task", sorted(FORMAT_WORDS))
+def test_eval_task_help_shows_that_task_format(task: str, capsys: pytest.CaptureFixture[str]) -> None:
+    text = _help(["eval", task, "--help"], capsys)
+    assert all(word in text for word in FORMAT_WORDS[task])
+    others = [t for t in FORMAT_WORDS if t != task and FORMAT_WORDS[t][0] not in FORMAT_WORDS[task]]
+    assert not any(FORMAT_WORDS[t][0] in text for t in others), "only this task's formats"
+    # with options before the task too
+    assert _help(["eval", "--pred", "p", task, "-h"], capsys) == text
+
+
+# ------------------------------------------------------------------ COCO captions (issue 17)
+
+
+def test_captioning_reads_standard_coco_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gt = {
+        "info": {},
+        "images": [{"id": 1}, {"id": 2}],
+        "annotations": [
+            {"image_id": 1, "id": 10, "caption": "A dog runs on the grass."},
+            {"image_id": 2, "id": 11, "caption": "A man plays a guitar."},
+            {"image_id": 1, "id": 12, "caption": "The dog is running."},
+        ],
+    }
+    (tmp_path / "captions_val.json").write_text(json.dumps(gt), encoding="utf-8")
+    results = [{"image_id": 2, "caption": "a man plays guitar"}, {"image_id": 1, "caption": "a dog runs"}]
+    (tmp_path / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    argv = [
+        "eval",
+        "captioning",
+        "--pred",
+        str(tmp_path / "results.json"),
+        "--gt",
+        str(tmp_path / "captions_val.json"),
+    ]
+    assert main([*argv, "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert 0.0 < got["Bleu_1"] <= 1.0 and got["CIDEr"] > 0.0
+    gt["annotations"][1]["caption"] = ["not", "a", "string"]
+    (tmp_path / "captions_val.json").write_text(json.dumps(gt), encoding="utf-8")
+    assert main([*argv, "--json"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    (line,) = captured.err.strip().splitlines()
+    assert "captions_val.json: record annotations[1]: caption must be a string, got list" in line
+
+
+# ------------------------------------------------------------------ METEOR note (issue 17)
+
+
+@pytest.mark.parametrize("java", [None, "/usr/bin/java"])
+def test_dense_captioning_meteor_note_is_one_right_line(
+    java: str | None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib
+    import shutil
+
+    meteor_module = importlib.import_module("chronolens.metrics.captioning.meteor")
+    monkeypatch.setattr(shutil, "which", lambda name: java)
+    monkeypatch.setattr(meteor_module, "find_meteor_jar", lambda: None)
+    dvc = [str(FIXTURES / "dvc_pred.json"), "--gt", str(FIXTURES / "dvc_gt.json"), "--lenient"]
+    assert main(["eval", "dense-captioning", "--pred", *dvc]) == 0
+    notes = [line for line in capsys.readouterr().out.splitlines() if "METEOR" in line and "skipped" in line]
+    assert len(notes) == 1 and notes[0].startswith("notes ") and notes[0].count("METEOR skipped") == 1
+    assert "METEOR needs Java" not in notes[0]
+    assert ("java not found" in notes[0]) == (java is None)

@@ -310,3 +310,60 @@ def test_malformed_eval_inputs_never_crash_or_hang(
     for task, counts in table.items():
         assert counts["tried"] == CASES_PER_TASK
         assert counts["clean error"] > 0, task  # the mutations do reach the validators
+
+
+# COCO caption files (issue 17): the annotation file pycocoevalcap reads, and COCO results.
+COCO_CAPTIONING = (
+    [
+        {"image_id": 1, "caption": "a dog runs on the grass"},
+        {"image_id": 2, "caption": "a man plays a guitar"},
+    ],
+    {
+        "images": [{"id": 1}, {"id": 2}],
+        "annotations": [
+            {"image_id": 1, "id": 10, "caption": "a dog is running"},
+            {"image_id": 2, "id": 11, "caption": "someone plays guitar on stage"},
+            {"image_id": 1, "id": 12, "caption": "the dog runs on grass"},
+        ],
+    },
+)
+
+
+def test_malformed_coco_caption_files_never_crash_or_hang(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # no Java: METEOR off, no JVM
+    rng = random.Random(SEED + 1)
+    pred, gt = COCO_CAPTIONING
+    counts: Counter[str] = Counter()
+    for case in range(CASES_PER_TASK):
+        on_pred = case % 2 == 0
+        (tmp_path / "p.json").write_text(
+            _text(rng, pred, ".json") if on_pred else _dump(pred), encoding="utf-8"
+        )
+        (tmp_path / "g.json").write_text(_dump(gt) if on_pred else _text(rng, gt, ".json"), encoding="utf-8")
+        code = _run(
+            [
+                "eval",
+                "captioning",
+                "--pred",
+                str(tmp_path / "p.json"),
+                "--gt",
+                str(tmp_path / "g.json"),
+                "--json",
+            ]
+        )
+        counts["hang" if code == "hang" else {0: "ok", 1: "clean error"}.get(int(code), "crash")] += 1
+        if code not in (0, 1):
+            capsys.readouterr()
+        else:
+            err = capsys.readouterr().err.strip()
+            assert code == 0 or len(err.splitlines()) == 1, err  # an error is one line
+    assert counts["crash"] == counts["hang"] == 0, dict(counts)
+    assert counts["clean error"] > 0 and counts["ok"] > 0, dict(counts)
+    (tmp_path / "p.json").write_text(_dump(pred), encoding="utf-8")
+    (tmp_path / "g.json").write_text(_dump(gt), encoding="utf-8")
+    assert (
+        main(["eval", "captioning", "--pred", str(tmp_path / "p.json"), "--gt", str(tmp_path / "g.json")])
+        == 0
+    )

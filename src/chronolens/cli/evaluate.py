@@ -23,7 +23,7 @@ from typing import Any
 from chronolens.errors import ChronolensError
 from chronolens.metrics.io import MAX_CORPUS_WORDS, InputChecks
 
-__all__ = ["HELP", "TASKS", "add_arguments", "run"]
+__all__ = ["FORMATS", "HELP", "TASKS", "add_arguments", "formats_epilog", "run"]
 
 HELP = "score predictions against ground truth (QVHighlights, Charades-STA, captioning, ...)"
 
@@ -45,10 +45,78 @@ SUBSET_TASKS = ("qvhighlights", "charades-sta", "dense-captioning")
 # Tasks that score captions (bounded by --max-words).
 CAPTION_TASKS = ("captioning", "dense-captioning")
 
+# task -> the reference it matches and its two file formats, shown by --help (laid out as written).
+FORMATS: dict[str, str] = {
+    "qvhighlights": """\
+  qvhighlights  moment_detr standalone_eval/eval.py (MR-mAP, MR-R1, HL-mAP, HL-Hit1)
+    --pred  JSON lines (or a JSON array), one query each: {"qid",
+            "pred_relevant_windows": [[s, e, score], ...], "pred_saliency_scores": [per 2 s clip]}
+    --gt    QVHighlights JSON lines: {"qid", "duration", "relevant_windows": [[s, e], ...],
+            "relevant_clip_ids": [...], "saliency_scores": [[a, b, c], ...]}""",
+    "charades-sta": """\
+  charades-sta  TimeChat utils/format_tvg.py + metrics/tvg/eval_tvg.py (R1@0.3/0.5/0.7, mIoU)
+    --pred  raw answers [{"id", "vname", "query", "generated_cap": "<answer>"}] read by
+            --parser, or format_tvg.py output {"<id>": {"timestamp": [[s, e]]}}
+    --gt    {"annotations": [{"id", "image_id", "caption", "timestamp": [s, e]}]}""",
+    "dense-captioning": """\
+  dense-captioning  TimeChat metrics/dvc/eval_dvc.py on TimeIT files (P/R/F1, CIDEr, METEOR,
+                    SODA_c, Para_*)
+    --pred  {"<video>": [{"timestamp": [s, e], "caption"}, ...]}, or raw answers
+            [{"vname", "generated_cap"}] read by --parser (timechat: utils/format_dvc.py)
+    --gt    {"annotations": [{"image_id", "duration", "segments": [[s, e], ...],
+            "pure_cap" or "caption": one sentence per segment}]}""",
+    "captioning": """\
+  captioning  pycocoevalcap COCOEvalCap (Bleu_1-4, METEOR, ROUGE_L, CIDEr; no SPICE)
+    --pred  COCO results [{"image_id", "caption"}], or {"<id>": ["caption"]}
+    --gt    COCO captions {"annotations": [{"image_id", "id", "caption"}, ...], ...} grouped
+            by image_id (video_id, or id, where there is no image_id), or {"<id>": [refs]}""",
+    "retrieval": """\
+  retrieval  CLIP4Clip metrics.py compute_metrics (R1, R5, R10, MedianR, MeanR)
+    --pred  (queries, items) similarity as .npy or {"similarity": [[...], ...]}, or ranked
+            lists {"<query>": ["<item>", ...]} (best first)
+    --gt    for a matrix: [target column per row], {"targets": [...]} or "diagonal";
+            for ranked lists: {"<query>": "<item>"}""",
+    "qa": """\
+  qa  VQA answer normalisation and accuracy of the official vqaEval.py (exact_match,
+      vqa_accuracy, vqa_accuracy_official)
+    --pred  [{"question_id", "answer"}] (JSON array or JSON lines)
+    --gt    [{"question_id", "answer"}] or [{"question_id", "answers": ["...", ...]}]""",
+}
+
+
+def formats_epilog(task: str | None = None) -> str:
+    """The ``--help`` epilog: the file formats of ``task``, or of every task when None."""
+    tasks = list(TASKS) if task is None else [task]
+    blocks = "\n".join(FORMATS[name] for name in tasks)
+    more = "Metric definitions and the reference quirks kept: docs/metrics.md."
+    if task is not None:
+        more += "\nEvery task's formats: chronolens eval --help."
+    return f"file formats (--pred / --gt; JSON unless said):\n{blocks}\n\n{more}"
+
+
+class _TaskChoice(argparse.Action):
+    """Store the task, and narrow the help's file formats to it (``chronolens eval qa --help``).
+
+    argparse reads a positional before the ``--help`` that follows it, so the epilog is set by
+    the time help is printed.
+    """
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        parser.epilog = formats_epilog(values)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``eval`` arguments."""
-    parser.add_argument("task", choices=list(TASKS), help="benchmark / metric family")
+    """Add the ``eval`` arguments, and the file formats of every task as the help's epilog."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = formats_epilog()
+    parser.add_argument("task", choices=list(TASKS), action=_TaskChoice, help="benchmark / metric family")
     parser.add_argument("--pred", required=True, metavar="FILE", help="predictions file")
     parser.add_argument("--gt", required=True, metavar="FILE", help="ground-truth file")
     parser.add_argument(

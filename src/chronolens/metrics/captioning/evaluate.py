@@ -15,6 +15,7 @@ from chronolens.errors import ChronolensError, FormatError
 from chronolens.metrics.captioning.bleu import bleu
 from chronolens.metrics.captioning.cider import cider_d
 from chronolens.metrics.captioning.meteor import meteor, meteor_unavailable_reason
+from chronolens.metrics.captioning.records import read_predictions, read_references
 from chronolens.metrics.captioning.rouge import rouge_l
 from chronolens.metrics.captioning.tokenizer import ptb_tokenize, whitespace_tokenize
 from chronolens.metrics.io import InputChecks, check_corpus_words, load_json
@@ -80,45 +81,6 @@ def evaluate_captions(
     return out
 
 
-def _read_predictions(data: Any, file: str) -> dict[str, list[str]]:
-    """Predictions as ``{id: [hyp]}`` from either that form or a COCO result list."""
-    if isinstance(data, Mapping):
-        out: dict[str, list[str]] = {}
-        for key, value in data.items():
-            captions = [value] if isinstance(value, str) else value
-            if not isinstance(captions, list) or len(captions) != 1 or not isinstance(captions[0], str):
-                raise FormatError(f"{file}: record {key!r}: expected a list with exactly one caption string")
-            out[str(key)] = captions
-        return out
-    if isinstance(data, list):
-        out = {}
-        for index, record in enumerate(data):
-            if not isinstance(record, Mapping):
-                raise FormatError(f"{file}: record {index}: expected an object with image_id and caption")
-            for field in ("image_id", "caption"):
-                if field not in record:
-                    raise FormatError(f"{file}: record {index}: missing key '{field}'")
-            if not isinstance(record["caption"], str):
-                raise FormatError(f"{file}: record {index}: 'caption' must be a string")
-            key = str(record["image_id"])
-            if key in out:
-                raise FormatError(f"{file}: record {index}: duplicate image_id {key!r}")
-            out[key] = [record["caption"]]
-        return out
-    raise FormatError(f"{file}: expected {{id: [caption]}} or a list of {{image_id, caption}} records")
-
-
-def _read_references(data: Any, file: str) -> dict[str, list[str]]:
-    if not isinstance(data, Mapping):
-        raise FormatError(f"{file}: expected an object {{id: [reference captions]}}")
-    out: dict[str, list[str]] = {}
-    for key, value in data.items():
-        if not isinstance(value, list) or not value or not all(isinstance(c, str) for c in value):
-            raise FormatError(f"{file}: record {key!r}: expected a non-empty list of caption strings")
-        out[str(key)] = value
-    return out
-
-
 def evaluate_files(
     pred_path: str | Path,
     gt_path: str | Path,
@@ -130,7 +92,9 @@ def evaluate_files(
 
     Args:
         pred_path: JSON ``{id: [hypothesis]}`` or a COCO result list ``[{"image_id", "caption"}]``.
-        gt_path: JSON ``{id: [reference, ...]}``.
+        gt_path: JSON ``{id: [reference, ...]}`` or COCO caption annotations
+            ``{"annotations": [{"image_id", "caption"}, ...]}`` grouped by id, as pycocoevalcap
+            reads them (see :mod:`chronolens.metrics.captioning.records`).
         tokenizer: ``"ptb"`` or ``"none"`` (see ``evaluate_captions``).
         checks: carries the bound on corpus words (``max_words``), checked before tokenising.
 
@@ -141,8 +105,8 @@ def evaluate_files(
         FormatError: when a file is malformed or the ids of the two files differ.
     """
     pred_file, gt_file = str(pred_path), str(gt_path)
-    res_raw = _read_predictions(load_json(pred_path), pred_file)
-    gts_raw = _read_references(load_json(gt_path), gt_file)
+    res_raw = read_predictions(load_json(pred_path), pred_file)
+    gts_raw = read_references(load_json(gt_path), gt_file)
     missing = [key for key in gts_raw if key not in res_raw]
     if missing:
         raise FormatError(

@@ -72,6 +72,7 @@ METEOR_RESTARTS = 1  # a call whose process died is retried this many times on a
 _JAR_NAME = "meteor-1.5.jar"
 METEOR_EXTRA = "meteor"  # the chronolens extra that installs pycocoevalcap (and so the jar)
 _INSTALL_HINT = f"set {METEOR_JAR_ENV} or pip install 'chronolens[{METEOR_EXTRA}]'"
+_JAVA_HINT = "install Java 8 or later"  # what pycocoevalcap asks for
 _READER_JOIN_S = 5.0  # wait for the reader threads of a killed process to see end of file
 _END_OF_STREAM = b""  # put on the answer queue when the jar's stdout closes
 
@@ -98,10 +99,16 @@ def find_meteor_jar() -> Path | None:
 
 
 def meteor_unavailable_reason() -> str | None:
-    """Why METEOR cannot run here, or None when it can (java on PATH and a jar found)."""
+    """Why METEOR cannot run here and how to get it (one line), or None when it can.
+
+    It names only what is missing: Java, the jar, or both.
+    """
+    jar = find_meteor_jar()
+    if shutil.which("java") is None and jar is None:
+        return f"METEOR skipped: java not found on PATH, nor {_JAR_NAME} ({_JAVA_HINT}; {_INSTALL_HINT})"
     if shutil.which("java") is None:
-        return "METEOR skipped: java not found on PATH"
-    if find_meteor_jar() is None:
+        return f"METEOR skipped: java not found on PATH ({_JAVA_HINT})"
+    if jar is None:
         return f"METEOR skipped: {_JAR_NAME} not found ({_INSTALL_HINT})"
     return None
 

@@ -30,8 +30,9 @@ and of fujiso/SODA), with ``utils/format_dvc.py`` for raw answers. Semantics rep
   named after the split of the ground-truth file (train 1, val 2, test 3); its placeholder
   ``-1`` entries for the other split are not reported.
 
-METEOR needs Java and the METEOR 1.5 jar; without them the METEOR-based values (``METEOR``,
-``SODA_c_*``, ``Para_METEOR``) are ``None`` and ``notes`` says why.
+METEOR runs the official METEOR 1.5 jar under Java; when either is missing the METEOR-based
+values (``METEOR``, ``SODA_c_*``, ``Para_METEOR``) are ``None`` and ``notes`` holds one line saying
+what is missing and how to get it (:func:`~chronolens.metrics.captioning.meteor.meteor_unavailable_reason`).
 """
 
 from chronolens.metrics.dense_captioning.records import (

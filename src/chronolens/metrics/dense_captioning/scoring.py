@@ -44,7 +44,8 @@ DVC_IOU_THRESHOLDS = (0.3, 0.5, 0.7, 0.9)  # eval_dvc.py's tIoU thresholds
 DVC_IOU_EPS = 1e-8  # added to the union in eval_dvc.py's iou()
 UNMATCHED_REF_LENGTH = (10, 20)  # letters of the random reference an unmatched prediction gets
 UNMATCHED_REF_SEED = 0  # the reference draws them unseeded; any one-word non-match scores the same
-METEOR_UNAVAILABLE = "METEOR needs Java and the METEOR 1.5 jar; METEOR, SODA_c and Para_METEOR are null"
+# Appended to meteor_unavailable_reason() in the one note a run without METEOR gets.
+METEOR_NULL_VALUES = "METEOR, SODA_c and Para_METEOR are null"
 
 
 def dvc_iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -111,7 +112,8 @@ class _Scorers:
         # One jar process for the whole evaluation (and beyond: the shared scorer stays up).
         self._meteor = get_meteor_scorer()
         self.meteor_available = self._meteor is not None
-        self.meteor_note = "" if self._meteor is not None else meteor_unavailable_reason() or ""
+        # Why METEOR is off and how to get it (one line); "" when it runs.
+        self.meteor_note = "" if self._meteor is not None else meteor_unavailable_reason() or "METEOR skipped"
 
     def tokenize(self, captions: Sequence[str]) -> None:
         """PTB-tokenise every caption not seen yet (one call for all of them)."""
@@ -299,7 +301,7 @@ def evaluate_dense_captioning(
             out[name] = sum(v for v in values if v is not None) / len(values) * 100
     out["n_videos"] = len(ground_truth)
     if scorers is not None and not scorers.meteor_available:
-        out["notes"] = [METEOR_UNAVAILABLE, scorers.meteor_note]
+        out["notes"] = [f"{scorers.meteor_note}; {METEOR_NULL_VALUES}"]
     return out
 
 
