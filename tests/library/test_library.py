@@ -149,7 +149,11 @@ def test_ann_search_matches_exact_and_rebuilds_when_stale(tmp_path: Path, videos
         assert any(name.endswith(".faiss") for name in first) and ann_lib.info().search_mode == "ivf-pq"
         chronolens.index(ann_lib, [videos], progress=False)
         second = {p.name for p in (tmp_path / "lib2" / "ann").iterdir()}
-        assert len(second) == 2 and not first & second  # rebuilt for the new content, old removed
+        indexes = [name for name in second if name.endswith(".faiss")]
+        assert len(indexes) == 1 and indexes[0] not in first  # a new index for the new content, old removed
+        shards = {name for name in second if name.startswith("shard-")}
+        assert shards > {name for name in first if name.startswith("shard-")}  # the new video: a new shard
+        assert second == shards | {indexes[0], "table.json", "lock"}
         got = [(r.video, r.score) for r in chronolens.search(ann_lib, "red yellow", top_k=3)]
     assert [v for v, _ in got] == [v for v, _ in expected]
     np.testing.assert_allclose([s for _, s in got], [s for _, s in expected], atol=1e-6)

@@ -1,6 +1,6 @@
 """Approximate nearest-neighbour search over every frame vector of a library (FAISS IVF-PQ).
 
-Small libraries are searched exactly (one matrix product per video), which is both faster and
+Small libraries are searched exactly (one product of the query with every frame), faster and
 exact below a few tens of thousands of frames. From ``AnnConfig.min_frames`` frames on, the library
 builds a FAISS ``IndexIVFPQ`` (inner product) over all frame vectors: it returns a generous set of
 candidate frames, their videos are re-scored exactly on their full frame matrices, so the PQ
@@ -8,8 +8,10 @@ quantisation error only affects *which* videos are candidates, never their final
 deliberately not used: consecutive frames are near-duplicates, and graph indexes lose recall badly
 on such clustered data, while IVF with enough probes and exact re-ranking holds.
 
-The index is persisted under the library's ``ann/`` directory in files named by a fingerprint of
-the catalog content it covers, so a stale index is never used and a rebuild is an atomic rename.
+Rows of the index are the global rows of the library's frame table
+(``chronolens.library.frames``), which owns the row -> video map and persists the index under
+``ann/`` next to its shards; the index grows with the table (``add_rows``) and is retrained only
+when the table is rebuilt.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +28,13 @@ import numpy as np
 
 from chronolens.errors import missing_dependency
 
-__all__ = ["AnnConfig", "FrameIndex", "exact_top_k", "import_faiss"]
+__all__ = ["AnnConfig", "FrameIndex", "exact_top_k", "import_faiss", "set_threads"]
 
 logger = logging.getLogger(__name__)
 
 MIN_NLIST = 16  # fewest IVF cells ever built
 TRAIN_POINTS_PER_CELL = 39  # FAISS k-means wants at least this many training points per centroid
+ADD_BATCH = 65_536  # rows converted to float32 and added to the index at once (256 MB at D=1024)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -109,15 +112,14 @@ def _auto_nlist(n: int, config: AnnConfig) -> int:
 
 
 class FrameIndex:
-    """A FAISS IVF-PQ index over frame vectors, each row tagged with the id of its video.
+    """A FAISS IVF-PQ index over frame vectors; rows are the library frame table's global rows.
 
-    Build with ``FrameIndex.build``; ``search`` returns approximate candidates, to be re-ranked
-    exactly by the caller.
+    Build with ``FrameIndex.build`` (train on a sample, add in batches) and grow with ``add``;
+    ``search`` returns approximate candidate rows, to be re-scored exactly by the caller.
     """
 
-    def __init__(self, index: Any, owners: np.ndarray, nprobe: int) -> None:
+    def __init__(self, index: Any, nprobe: int) -> None:
         self._index = index
-        self.owners = owners  # (N,) int64 video id of each indexed frame
         self.nprobe = nprobe
         index.nprobe = nprobe
 
@@ -129,36 +131,29 @@ class FrameIndex:
     @classmethod
     def build(
         cls,
-        chunks: Callable[[], Iterable[tuple[int, np.ndarray]]],
+        gather: Callable[[np.ndarray], np.ndarray],
         *,
         dim: int,
         n_total: int,
         config: AnnConfig = AnnConfig(),
     ) -> FrameIndex:
-        """Train and fill an index from per-video frame matrices.
+        """Train an index on a sample of rows and add every row, in batches.
 
         Args:
-            chunks: called twice (train, then add); yields ``(video_id, (T, D) float32)`` pairs in
-                the same order each time.
+            gather: returns the ``(k, D)`` float32 vectors of global rows ``(k,)``.
             dim: embedding width D.
-            n_total: total number of frames the chunks yield.
+            n_total: number of rows (0 .. n_total - 1 are added, in order).
             config: index parameters.
         """
         faiss = import_faiss()
-        faiss.omp_set_num_threads(config.threads or max(1, (os.cpu_count() or 1) // 2))
+        set_threads(config)
         if n_total < 1:
             raise ValueError("FrameIndex.build needs at least one frame vector")
         nlist = _auto_nlist(n_total, config)
         m = _pq_subquantizers(dim, config.pq_subvector_dim)
-        # Training sample: every stride-th frame (deterministic, spread over all videos).
+        # Training sample: every stride-th row (deterministic, spread over all videos).
         stride = max(1, math.ceil(n_total / config.train_points))
-        offset = 0
-        sample: list[np.ndarray] = []
-        for _, emb in chunks():
-            start = (-offset) % stride
-            sample.append(emb[start::stride])
-            offset += emb.shape[0]
-        train = np.ascontiguousarray(np.concatenate(sample), dtype=np.float32)  # (S, D)
+        train = np.ascontiguousarray(gather(np.arange(0, n_total, stride)), dtype=np.float32)  # (S, D)
         # A PQ codebook has 2**bits centroids and needs at least that many training points.
         bits = max(1, min(config.pq_bits, int(math.log2(train.shape[0]))))
         quantizer = faiss.IndexFlatIP(dim)
@@ -166,12 +161,18 @@ class FrameIndex:
         index.cp.seed = config.seed
         index.pq.cp.seed = config.seed
         index.train(train)
-        owners = []
-        for video_id, emb in chunks():
-            index.add(np.ascontiguousarray(emb, dtype=np.float32))
-            owners.append(np.full(emb.shape[0], video_id, dtype=np.int64))
+        built = cls(index, config.nprobe)
+        built.add_rows(gather, 0, n_total)
         logger.info("built IVF-PQ frame index: %d frames, nlist=%d, m=%d", n_total, nlist, m)
-        return cls(index, np.concatenate(owners), config.nprobe)
+        return built
+
+    def add_rows(self, gather: Callable[[np.ndarray], np.ndarray], start: int, stop: int) -> None:
+        """Add global rows ``start .. stop - 1`` (they must follow the rows already indexed)."""
+        if start != self.ntotal:
+            raise ValueError(f"rows must be added in order: index has {self.ntotal}, got start {start}")
+        for lo in range(start, stop, ADD_BATCH):
+            rows = np.arange(lo, min(lo + ADD_BATCH, stop))
+            self._index.add(np.ascontiguousarray(gather(rows), dtype=np.float32))
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Approximate top-k frames per query.
@@ -185,39 +186,24 @@ class FrameIndex:
             (``-1`` where fewer than k were found).
         """
         scores, rows = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
-        return scores, rows.astype(np.int64)
-
-    def candidate_videos(self, query: np.ndarray, n_frames: int) -> list[int]:
-        """Ids of the videos owning the ``n_frames`` best approximate frames, best first.
-
-        Args:
-            query: ``(D,)`` float32.
-            n_frames: number of candidate frames to fetch.
-        """
-        _, rows = self.search(query[None, :], min(n_frames, self.ntotal))
-        seen: dict[int, None] = {}
-        for row in rows[0]:
-            if row >= 0:
-                seen.setdefault(int(self.owners[row]), None)
-        return list(seen)
+        return scores, rows.astype(np.int64, copy=False)
 
     def save(self, path: Path) -> None:
-        """Write the index to ``path`` (``.faiss``) and owners beside it (``.owners.npy``), atomically."""
+        """Write the index to ``path`` atomically."""
         faiss = import_faiss()
-        owners_path = path.with_suffix(".owners.npy")
-        tmp_owners = owners_path.with_name(f".{owners_path.name}.partial-{os.getpid()}")
-        with tmp_owners.open("wb") as fh:
-            np.save(fh, self.owners)
-        os.replace(tmp_owners, owners_path)
         tmp = path.with_name(f".{path.name}.partial-{os.getpid()}")
         faiss.write_index(self._index, str(tmp))
-        # The index file appears last: its presence means both files are complete.
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path, *, nprobe: int) -> FrameIndex:
         """Read an index written by ``save``."""
         faiss = import_faiss()
-        index = faiss.read_index(str(path))
-        owners = np.load(path.with_suffix(".owners.npy"), allow_pickle=False)
-        return cls(index, owners, nprobe)
+        return cls(faiss.read_index(str(path)), nprobe)
+
+
+def set_threads(config: AnnConfig) -> None:
+    """Give FAISS ``config.threads`` OpenMP threads (``None``: every CPU)."""
+    import_faiss().omp_set_num_threads(config.threads or (os.cpu_count() or 1))

@@ -23,11 +23,11 @@ writing into it is ``chronolens.ingest``, asking it is ``chronolens.tasks`` (``s
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -35,20 +35,28 @@ import numpy as np
 
 from chronolens.encoders.base import Encoder
 from chronolens.errors import LibraryError, MissingDependencyError
-from chronolens.library.ann import AnnConfig, FrameIndex
+from chronolens.library import writes
+from chronolens.library.ann import AnnConfig, FrameIndex, import_faiss
 from chronolens.library.catalog import Catalog, VideoRecord
+from chronolens.library.frames import FrameTable, locked, new_name
 from chronolens.library.manifest import Manifest, decoder_versions, read_manifest, write_manifest
 from chronolens.library.results import LibraryInfo
 from chronolens.library.store import EmbeddingStore
 from chronolens.video.sampling import FixedFps, Sampling, parse_sampling
 
-__all__ = ["DEFAULT_LIBRARY", "LIBRARY_ENTRIES", "LIBRARY_ENV", "Library", "default_library_path"]
+__all__ = [
+    "DEFAULT_LIBRARY",
+    "LIBRARY_ENTRIES",
+    "LIBRARY_ENV",
+    "Library",
+    "SearchView",
+    "default_library_path",
+]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_LIBRARY = ".chronolens"  # library directory used when none is given (and $CHRONOLENS_LIBRARY unset)
 LIBRARY_ENV = "CHRONOLENS_LIBRARY"  # environment variable naming the default library directory
-CACHE_MAX_FRAMES = 500_000  # frame embeddings kept in memory between searches (~1 GB at D=512 float32)
 
 _MANIFEST = "manifest.json"
 _CATALOG = "catalog.sqlite"
@@ -60,6 +68,15 @@ LIBRARY_ENTRIES = frozenset(
     {_MANIFEST, _CATALOG, f"{_CATALOG}-wal", f"{_CATALOG}-shm", _EMBEDDINGS, _ANN, _LOCK}
 )
 _OWN_ENTRIES = LIBRARY_ENTRIES
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SearchView:
+    """What a query reads: the searchable videos, their frames, the approximate index if any."""
+
+    records: dict[int, VideoRecord]  # searchable videos by catalog id
+    table: FrameTable  # every searchable frame, per video
+    index: FrameIndex | None  # approximate frame index (large libraries); None: score every video
 
 
 def default_library_path() -> Path:
@@ -92,9 +109,11 @@ class Library:
         self._ann_config = ann
         self._catalog = Catalog(root / _CATALOG, read_only=read_only)
         self._store = EmbeddingStore(root / _EMBEDDINGS, read_only=read_only)
-        self._cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._cached_frames = 0
-        self._ann_index: tuple[str, FrameIndex] | None = None
+        self._indexed: tuple[tuple[int, int], dict[int, VideoRecord]] | None = None
+        self._view: tuple[tuple[int, int], SearchView] | None = None
+        self._warned_no_faiss = False
+        self._write_depth = 0  # nesting of writing() (re-entrant within one Library)
+        self._dirty = False  # add_features changed the catalog inside the current writing()
 
     # ------------------------------------------------------------------ opening
     @staticmethod
@@ -204,6 +223,11 @@ class Library:
         return library
 
     @property
+    def ann_config(self) -> AnnConfig:
+        """When and how this library uses its approximate frame index."""
+        return self._ann_config
+
+    @property
     def sampling(self) -> Sampling:
         """The library's frame sampling policy."""
         return parse_sampling(self.manifest.sampling)
@@ -224,9 +248,10 @@ class Library:
     def writing(self) -> Iterator[tuple[Catalog, EmbeddingStore]]:
         """Hold the library's write lock and hand out its catalog and embedding store.
 
-        The one way to write into a library (``chronolens.ingest`` uses it). On leaving, the
-        manifest's ``updated`` time is refreshed when the catalog changed, and the approximate
-        frame index is brought up to date so that the first search after indexing is fast.
+        The one way to write into a library (``chronolens.ingest`` and ``add_features`` use it).
+        Re-entrant within one ``Library``: a nested ``writing()`` shares the outer lock. On leaving
+        the outermost one, the manifest's ``updated`` time is refreshed when ``add_features``
+        changed the catalog.
 
         Raises:
             LibraryError: the library is read-only, or another process is writing into it.
@@ -235,6 +260,13 @@ class Library:
 
         if self.read_only:
             raise LibraryError(f"library {self.root} is open read-only; it cannot be indexed into")
+        if self._write_depth:
+            self._write_depth += 1
+            try:
+                yield self._catalog, self._store
+            finally:
+                self._write_depth -= 1
+            return
         with (self.root / _LOCK).open("a") as fh:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -242,10 +274,67 @@ class Library:
                 raise LibraryError(
                     f"another process is indexing library {self.root}; wait for it to finish"
                 ) from exc
+            self._write_depth = 1
             try:
                 yield self._catalog, self._store
+                if self._dirty:
+                    self.touch()
             finally:
+                self._write_depth = 0
+                self._dirty = False
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    def add_features(
+        self,
+        video: str | os.PathLike[str],
+        timestamps: np.ndarray,
+        embeddings: np.ndarray,
+        *,
+        duration: float | None = None,
+    ) -> VideoRecord:
+        """Add a video from precomputed frame features instead of decoding it.
+
+        For features made outside chronolens (Lighthouse, moment_detr) or by another process.
+        They must come from the library's encoder for text queries to mean anything; they are
+        validated (``chronolens.library.writes.validate_features``), L2-normalised and committed
+        like a decoded video (the file first, then the row). Adding the same video again
+        replaces its features. Call inside ``with library.writing():`` to add many under one lock.
+
+        Args:
+            video: the video's path (its catalog key; the file need not exist here).
+            timestamps: ``(T,)`` increasing seconds of each row.
+            embeddings: ``(T, D)`` features, D the library's dimension.
+            duration: the video's duration (default: one sampling step past the last row).
+
+        Returns:
+            The video's catalog record.
+
+        Raises:
+            LibraryError: invalid features, a read-only library, or another process writing.
+        """
+        path = writes.resolve(video)
+        emb, ts = writes.validate_features(embeddings, timestamps, dim=self.manifest.dim, source=path)
+        size, mtime_ns = writes.file_identity(path)
+        with self.writing() as (catalog, store):
+            writes.commit_video(
+                catalog,
+                store,
+                path=path,
+                size=size,
+                mtime_ns=mtime_ns,
+                content_hash=writes.features_hash(emb, ts),
+                embeddings=emb,
+                timestamps=ts,
+                duration=writes.features_duration(ts, duration),
+                fps=0.0,
+                codec=writes.FEATURES_CODEC,
+                width=0,
+                height=0,
+            )
+            self._dirty = True
+        record = self._catalog.get(path)
+        assert record is not None
+        return record
 
     def touch(self) -> None:
         """Record in the manifest that the library's contents changed (its ``updated`` time)."""
@@ -269,6 +358,10 @@ class Library:
             raise LibraryError(f"{path} is not in library {self.root}; add it with `chronolens index {path}`")
         return record
 
+    def lookup(self, video: str | os.PathLike[str]) -> VideoRecord | None:
+        """The catalog record of ``video`` (resolved to the absolute path), or ``None``."""
+        return self._catalog.get(str(Path(video).expanduser().resolve()))
+
     def frame_embeddings(self, video: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
         """The stored frame embeddings and their timestamps of an indexed video.
 
@@ -285,107 +378,149 @@ class Library:
         return embeddings.astype(np.float32, copy=False), timestamps
 
     def indexed(self) -> dict[int, VideoRecord]:
-        """The searchable videos (indexed, with at least one frame) by catalog id."""
-        return {r.id: r for r in self._catalog.records("indexed") if r.n_frames > 0}
+        """The searchable videos (indexed, with at least one frame) by catalog id.
+
+        Held in memory between calls and re-read only after the catalog changed (one cheap
+        ``PRAGMA data_version`` query per call), so a query never re-reads the catalog.
+        """
+        generation = self._catalog.generation()
+        if self._indexed is None or self._indexed[0] != generation:
+            records = {r.id: r for r in self._catalog.records("indexed") if r.n_frames > 0}
+            self._indexed = (generation, records)
+        return self._indexed[1]
 
     def load(self, video_id: int) -> tuple[np.ndarray, np.ndarray]:
-        """Frame embeddings ``(T, D)`` and timestamps ``(T,)`` of a catalog id (cached in memory).
+        """Frame embeddings ``(T, D)`` float32 and timestamps ``(T,)`` of a catalog id.
+
+        Read from the frame table when it covers the video (a memory-mapped slice), else from the
+        video's embeddings file.
 
         Raises:
             LibraryError: the id has no embeddings.
         """
-        record = self._catalog.get_by_id(video_id)
+        view = self._view[1] if self._view is not None else None
+        record = self.indexed().get(video_id) or self._catalog.get_by_id(video_id)
         if record is None or record.embeddings is None:
             raise LibraryError(f"video id {video_id} has no embeddings in library {self.root}")
-        cached = self._cache.get(record.embeddings)
-        if cached is not None:
-            return cached
-        embeddings, timestamps = self._store.load(record.embeddings)
-        if self._cached_frames + embeddings.shape[0] > CACHE_MAX_FRAMES:
-            self._cache.clear()
-            self._cached_frames = 0
-        self._cache[record.embeddings] = (embeddings, timestamps)
-        self._cached_frames += embeddings.shape[0]
-        return embeddings, timestamps
-
-    def _n_frames(self, records: list[VideoRecord]) -> int:
-        return sum(r.n_frames for r in records)
+        if view is not None:
+            entry = view.table.entries.get(video_id)
+            if entry is not None and entry.embeddings == record.embeddings:
+                embeddings, timestamps = view.table.frames(video_id)
+                return embeddings.astype(np.float32), np.array(timestamps, dtype=np.float64)
+        return self._store.load(record.embeddings)
 
     def uses_ann(self) -> bool:
         """Whether the library is large enough to search through the approximate frame index."""
-        return self._n_frames(self._catalog.records("indexed")) >= self._ann_config.min_frames
-
-    def _fingerprint(self, records: list[VideoRecord]) -> str:
-        digest = hashlib.sha256()
-        for r in sorted(records, key=lambda r: r.id):
-            digest.update(f"{r.id}:{r.embeddings}:{r.n_frames};".encode())
-        return digest.hexdigest()[:16]
+        return sum(r.n_frames for r in self.indexed().values()) >= self._ann_config.min_frames
 
     def frame_index(self) -> FrameIndex | None:
-        """The FAISS frame index for the current catalog: cached, loaded from disk, or rebuilt.
+        """The approximate frame index of the current catalog (``None``: searched exactly)."""
+        return self.search_view().index
 
-        Returns ``None`` (exact search) when FAISS is not installed.
+    def search_view(self) -> SearchView:
+        """The searchable videos, their frame table and (large libraries) the approximate index.
+
+        Cached in memory for the current catalog contents; otherwise read from ``ann/`` when it is
+        up to date, else brought up to date there (incrementally, see ``chronolens.library.frames``)
+        — or in memory only, for a read-only library.
         """
-        records = [r for r in self._catalog.records("indexed") if r.n_frames > 0]
-        fingerprint = self._fingerprint(records)
-        if self._ann_index is not None and self._ann_index[0] == fingerprint:
-            return self._ann_index[1]
-        ann_dir = self.root / _ANN
-        path = ann_dir / f"frames-{fingerprint}.faiss"
-        try:
-            if path.exists():
-                index = FrameIndex.load(path, nprobe=self._ann_config.nprobe)
-            else:
+        generation = self._catalog.generation()
+        if self._view is not None and self._view[0] == generation:
+            return self._view[1]
+        records = self.indexed()
+        current = {r.id: (str(r.embeddings), r.n_frames) for r in records.values()}
+        previous = self._view[1] if self._view is not None else None
+        if previous is not None and previous.table.matches(current):
+            view = SearchView(records=records, table=previous.table, index=previous.index)
+        elif self.read_only:
+            known = previous.table if previous is not None else None
+            view = self._refresh(records, current, known, disk=None)
+        else:
+            root = self.root / _ANN
+            with locked(root):  # one process updates ann/ at a time
+                on_disk = FrameTable.load(root, dim=self.manifest.dim)
+                view = self._refresh(records, current, on_disk, disk=root)
+        self._view = (generation, view)
+        return view
 
-                def chunks() -> Iterator[tuple[int, np.ndarray]]:
-                    for r in records:
-                        yield r.id, self.load(r.id)[0]
+    def _refresh(
+        self,
+        records: dict[int, VideoRecord],
+        current: dict[int, tuple[str, int]],
+        table: FrameTable | None,
+        *,
+        disk: Path | None,
+    ) -> SearchView:
+        """Bring ``table`` (and its index) up to ``current``, on ``disk`` or in memory."""
+        want_ann = sum(n for _, n in current.values()) >= self._ann_config.min_frames
+        want_ann = want_ann and self._faiss_available()
+        if table is not None and (table.index_name is not None) == want_ann and not table.needs_rebuild():
+            index = self._existing_index(table, disk) if want_ann else None
+            if not want_ann or (index is not None and index.ntotal == table.n_rows):
+                if table.matches(current):
+                    return SearchView(records=records, table=table, index=index)  # up to date
+                # Incremental: new and re-indexed videos go to a new shard and into the index.
+                table, appended = table.updated(current, self._store_load, root=disk)
+                if not table.needs_rebuild():
+                    if index is not None and appended:
+                        index.add_rows(table.gather, appended[0], appended[-1] + 1)
+                    return self._publish(records, table, index, disk)
+        table = FrameTable.build(current, self._store_load, dim=self.manifest.dim, root=disk)
+        table.trained_rows = table.n_rows
+        index = None
+        if want_ann:
+            index = FrameIndex.build(
+                table.gather, dim=self.manifest.dim, n_total=table.n_rows, config=self._ann_config
+            )
+        return self._publish(records, table, index, disk)
 
-                index = FrameIndex.build(
-                    chunks, dim=self.manifest.dim, n_total=self._n_frames(records), config=self._ann_config
-                )
-                if self.read_only:
-                    self._ann_index = (fingerprint, index)
-                    return index  # kept in memory only
-                ann_dir.mkdir(exist_ok=True)
-                index.save(path)
-                for old in ann_dir.iterdir():
-                    if not old.name.startswith(f"frames-{fingerprint}"):
-                        old.unlink(missing_ok=True)
-        except MissingDependencyError as exc:
-            logger.warning("%s; searching exactly (slower on large libraries)", exc)
+    def _existing_index(self, table: FrameTable, disk: Path | None) -> FrameIndex | None:
+        """The approximate index ``table`` names: from ``disk``, or the in-memory one."""
+        if table.index_name is None:
             return None
-        self._ann_index = (fingerprint, index)
-        return index
+        if disk is not None:
+            return self._read_index(disk / table.index_name)
+        previous = self._view[1] if self._view is not None else None
+        return (
+            previous.index if previous is not None and previous.table.index_name == table.index_name else None
+        )
 
-    def candidates(self, query: np.ndarray, records: dict[int, VideoRecord] | None = None) -> list[int]:
-        """Videos worth scoring exactly for a query vector: ANN candidates, or every video.
+    def _publish(
+        self, records: dict[int, VideoRecord], table: FrameTable, index: FrameIndex | None, disk: Path | None
+    ) -> SearchView:
+        """Name the index, and on ``disk`` write it and the table, then collect what they replaced."""
+        table.index_name = new_name("index") + ".faiss" if index is not None else None
+        if disk is not None:
+            if index is not None and table.index_name is not None:
+                index.save(disk / table.index_name)
+            table.save(disk)  # last: a reader sees the old table or the new one, both complete
+            table.collect(disk)
+        return SearchView(records=records, table=table, index=index)
 
-        Below ``AnnConfig.min_frames`` (or without FAISS) every searchable video is a candidate;
-        above it, the videos owning the query's ``candidate_frames`` nearest frames in the
-        approximate index.
+    def _store_load(self, video_id: int) -> tuple[np.ndarray, np.ndarray]:
+        record = self.indexed()[video_id]
+        return self._store.load(str(record.embeddings))
 
-        Args:
-            query: ``(D,)`` float32 L2-normalised query embedding.
-            records: the searchable videos (``indexed()``), when the caller already has them.
+    def _read_index(self, path: Path) -> FrameIndex | None:
+        try:
+            return FrameIndex.load(path, nprobe=self._ann_config.nprobe)
+        except (OSError, RuntimeError) as exc:  # faiss raises RuntimeError on a damaged file
+            logger.warning("approximate index %s is unreadable (%s); rebuilding it", path, exc)
+            return None
 
-        Returns:
-            Catalog ids, in the order they were found.
-        """
-        records = self.indexed() if records is None else records
-        if self._n_frames(list(records.values())) >= self._ann_config.min_frames:
-            index = self.frame_index()
-            if index is not None:
-                return [
-                    v
-                    for v in index.candidate_videos(query, self._ann_config.candidate_frames)
-                    if v in records
-                ]
-        return list(records)
+    def _faiss_available(self) -> bool:
+        try:
+            import_faiss()
+        except MissingDependencyError as exc:
+            if not self._warned_no_faiss:
+                logger.warning("%s; searching exactly (slower on large libraries)", exc)
+                self._warned_no_faiss = True
+            return False
+        return True
 
     def info(self) -> LibraryInfo:
         """A summary of the library (no encoder needed)."""
-        indexed = self._catalog.records("indexed")
+        indexed = list(self.indexed().values())
         counts = self._catalog.counts()
         disk = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
         m = self.manifest
@@ -399,10 +534,10 @@ class Library:
             n_indexed=counts["indexed"],
             n_failed=counts["failed"],
             n_missing=counts["missing"],
-            n_frames=self._n_frames(indexed),
+            n_frames=sum(r.n_frames for r in indexed),
             total_duration=float(sum(r.duration for r in indexed)),
             disk_bytes=disk,
-            search_mode="ivf-pq" if self._n_frames(indexed) >= self._ann_config.min_frames else "exact",
+            search_mode="ivf-pq" if self.uses_ann() else "exact",
             chronolens_version=m.chronolens_version,
             pyav_version=m.pyav_version,
             ffmpeg_version=m.ffmpeg_version,
@@ -414,8 +549,8 @@ class Library:
     def close(self) -> None:
         """Release the catalog connection and caches (idempotent)."""
         self._catalog.close()
-        self._cache.clear()
-        self._ann_index = None
+        self._indexed = None
+        self._view = None
 
     def __enter__(self) -> Library:
         return self

@@ -1,8 +1,9 @@
 """Search a library: which videos match a text query, and where inside them.
 
-1. **Retrieval** (``chronolens.tasks.retrieval``): the whole query text is embedded once; the
-   library proposes candidate videos (every video, or the owners of the query's nearest frames in
-   its approximate index) and each candidate is scored exactly by pooled frame similarity.
+1. **Retrieval** (``chronolens.tasks.retrieval.rank_library``): the whole query text is embedded
+   once; a vectorised shortlist over the library's frame table (every frame, or the query's
+   nearest frames in its approximate index) picks the videos scored exactly by pooled frame
+   similarity.
 2. **Grounding** (``chronolens.tasks.ground``): inside each of the ``top_k`` videos the moments
    come from the training-free grounder over the video's similarity curve. A composite query
    ("A then B", "A while B") is split by ``decompose`` exactly as ``chronolens ground`` splits it:
@@ -24,7 +25,7 @@ from chronolens.tasks.ground.decompose import Relation
 from chronolens.tasks.ground.decompose import decompose as split_query
 from chronolens.tasks.ground.tfvtg import GroundingConfig, ground, ground_query
 from chronolens.tasks.results import GroundingResult
-from chronolens.tasks.retrieval import VideoHit, rank_videos
+from chronolens.tasks.retrieval import VideoHit, rank_library
 from chronolens.timebase import Moment
 
 __all__ = ["SearchResult", "search"]
@@ -92,7 +93,8 @@ def search(
                 saliency=saliency,
                 config=config,
             )
-    records = library.indexed()
+    view = library.search_view()
+    records = view.records
     if not records:
         return []
     parts = split_query(query) if decompose else None
@@ -100,7 +102,7 @@ def search(
     texts = [query, *parts.parts] if composite and parts is not None else [query]
     embedded = library.encoder.encode_texts(texts).astype(np.float32)  # (1 + P, D)
     q = embedded[0]  # (D,) the whole text ranks the videos
-    hits = rank_videos(q, library.candidates(q, records), library.load, top_k=top_k)
+    hits = rank_library(q, view, top_k=top_k, candidate_frames=library.ann_config.candidate_frames)
     results = []
     for hit in hits:
         record = records[hit.video_id]
