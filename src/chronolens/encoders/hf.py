@@ -32,6 +32,7 @@ from chronolens.encoders.preprocess import (
     STANDARD_MEAN,
     STANDARD_STD,
     ImagePreprocessConfig,
+    family_default,
     load_preprocess_config,
     preprocess_images,
 )
@@ -346,13 +347,7 @@ def load_hf_encoder(
     model.eval().to(torch_device)
 
     image_size = _int_size(config.vision_config.image_size)
-    default_pre = ImagePreprocessConfig(
-        shortest_edge=image_size if family.crop else None,
-        resize_to=None if family.crop else (image_size, image_size),
-        crop_size=(image_size, image_size) if family.crop else None,
-        mean=family.mean,
-        std=family.std,
-    )
+    default_pre = family_default(image_size, crop=family.crop, mean=family.mean, std=family.std)
     preprocess = load_preprocess_config(directory, default_pre)
     dim = int(config.projection_dim) if family.has_projection else int(config.vision_config.hidden_size)
     encoder = HFEncoder(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["PRECISIONS", "Precision", "autocast_context", "cpu_has_native_bf16", "resolve_precision"]
 
@@ -24,6 +25,8 @@ PRECISIONS: tuple[str, ...] = ("auto", "fp32", "bf16")
 
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX tiles)."""
+    import torch
+
     checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
     for check in checks:
         probe = getattr(torch.cpu, check, None)
@@ -47,6 +50,8 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
     Returns:
         ``torch.bfloat16`` (autocast) or ``torch.float32`` (no autocast).
     """
+    import torch
+
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}")
     if precision == "fp32":
@@ -67,6 +72,8 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
 @contextlib.contextmanager
 def autocast_context(device: torch.device, dtype: torch.dtype) -> Iterator[None]:
     """Autocast to ``dtype`` on ``device``; a no-op for float32."""
+    import torch
+
     if dtype == torch.float32:
         yield
         return

@@ -13,13 +13,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from chronolens.errors import FormatError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "OPENAI_CLIP_MEAN",
@@ -28,6 +29,7 @@ __all__ = [
     "STANDARD_MEAN",
     "STANDARD_STD",
     "ImagePreprocessConfig",
+    "family_default",
     "load_preprocess_config",
     "preprocess_images",
 ]
@@ -170,6 +172,26 @@ def load_preprocess_config(directory: Path, default: ImagePreprocessConfig) -> I
         raise FormatError(f"{path}: {exc}") from exc
 
 
+def family_default(
+    image_size: int, *, crop: bool, mean: tuple[float, float, float], std: tuple[float, float, float]
+) -> ImagePreprocessConfig:
+    """A family's processing at ``image_size`` when a checkpoint has no ``preprocessor_config.json``.
+
+    Args:
+        image_size: the image tower's square input side in pixels.
+        crop: shorter side + centre crop (CLIP) instead of squashing to a square (SigLIP).
+        mean: per-channel mean.
+        std: per-channel std.
+    """
+    return ImagePreprocessConfig(
+        shortest_edge=image_size if crop else None,
+        resize_to=None if crop else (image_size, image_size),
+        crop_size=(image_size, image_size) if crop else None,
+        mean=mean,
+        std=std,
+    )
+
+
 def _shortest_edge_size(height: int, width: int, edge: int) -> tuple[int, int]:
     """Output ``(H, W)`` when the shorter side becomes ``edge`` (truncating, as transformers does)."""
     if width <= height:
@@ -187,6 +209,9 @@ def preprocess_images(frames: np.ndarray, config: ImagePreprocessConfig) -> torc
     Returns:
         ``(N, 3, h, w)`` float32 with ``(h, w) = config.output_size``.
     """
+    import torch
+    import torch.nn.functional as F
+
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise ValueError(f"frames must be (N, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
     x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)  # (N, 3, H, W) uint8 view
@@ -212,6 +237,8 @@ def preprocess_images(frames: np.ndarray, config: ImagePreprocessConfig) -> torc
 
 def _center_crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Centre-crop ``(N, C, H, W)`` to ``size``, zero-padding first if the image is smaller."""
+    import torch.nn.functional as F
+
     crop_h, crop_w = size
     height, width = x.shape[-2:]
     if height < crop_h or width < crop_w:

@@ -50,10 +50,27 @@ def _list_builtins() -> list[EncoderEntry]:
     lister=_list_builtins,
 )
 def build_builtin(ref: str, options: LoadOptions) -> Encoder:
-    """Load a packaged model through the transformers loader."""
-    from chronolens.encoders.hf import load_hf_encoder
+    """Load a packaged model: text-first (numpy text tower, image side on first use) when it can.
+
+    A CLIP checkpoint the numpy text tower runs becomes a ``TextFirstEncoder``, so a query never
+    imports torch; anything else loads through the transformers loader as ``hf:<dir>`` does.
+    """
+    from chronolens.encoders.clip_text import supports
 
     directory = builtin_directory(ref)
+    if supports(directory):
+        from chronolens.encoders.text_first import TextFirstEncoder
+
+        return TextFirstEncoder(
+            name=f"builtin:{ref}",
+            directory=directory,
+            device=options.device,
+            precision=options.precision,
+            batch_size=options.batch_size,
+            compile=options.compile,
+        )
+    from chronolens.encoders.hf import load_hf_encoder
+
     return load_hf_encoder(
         str(directory),
         name=f"builtin:{ref}",
