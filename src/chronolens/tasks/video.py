@@ -53,17 +53,19 @@ def video_embeddings(
     Raises:
         ChronolensError: the file does not exist; ``DecodeError`` when it cannot be decoded.
     """
-    from chronolens.encoders import DEFAULT_ENCODER, load_encoder
-    from chronolens.ingest import embed_file
-    from chronolens.video.sampling import FixedFps
-
-    path = Path(video).expanduser().resolve()
+    path = Path(video).expanduser().absolute()
     if not path.is_file():
-        raise ChronolensError(f"no such video file: {path}")
+        raise ChronolensError(f"no such video file: {path.resolve()}")
     if model is None:
         stored = _stored(path, library)
         if stored is not None:
             return stored
+    # Imported only for a video that has to be decoded (a stored one needs neither).
+    from chronolens.encoders import DEFAULT_ENCODER, load_encoder
+    from chronolens.ingest import embed_file
+    from chronolens.video.sampling import FixedFps
+
+    path = path.resolve()
     encoder = load_encoder(model or DEFAULT_ENCODER)
     embeddings, timestamps, duration = embed_file(path, encoder=encoder, sampling=FixedFps(fps=1.0))
     return VideoEmbeddings(
@@ -82,17 +84,17 @@ def _stored(path: Path, library: Library | str | os.PathLike[str] | None) -> Vid
 
 
 def _lookup(path: Path, lib: Library) -> VideoEmbeddings | None:
-    for record in lib.videos():
-        if record.status == "indexed" and Path(record.path).resolve() == path:
-            emb, ts = lib.frame_embeddings(record.path)
-            return VideoEmbeddings(
-                path=str(path),
-                embeddings=emb.copy(),
-                timestamps=ts.copy(),
-                duration=float(record.duration),
-                encoder=lib.encoder,
-            )
-    return None
+    record = lib.lookup(path)
+    if record is None or record.status != "indexed" or record.n_frames == 0:
+        return None
+    emb, ts = lib.frame_embeddings(record.path)
+    return VideoEmbeddings(
+        path=str(path.resolve()),
+        embeddings=emb.copy(),
+        timestamps=ts.copy(),
+        duration=float(record.duration),
+        encoder=lib.encoder,
+    )
 
 
 def ground_video(
