@@ -1,10 +1,11 @@
 """Grounding latency (and, when the builtin model exists, quality) of chronolens' TFVTG grounder.
 
 1. Latency per query of ``chronolens.tasks.ground.tfvtg.ground`` (default ``GroundingConfig``) for
-   T = 600, 3,600 and 36,000 samples (10 min, 1 h, 10 h at 1 fps), median of ``--repeats``, next
-   to the naive baseline measured in the same run: scoring *every* (i, j) pair of the static score
-   (mean inside minus mean outside) by prefix sums in row blocks, no transition search, then its
-   argmax. The baseline is skipped where it needs more than ``--naive-max-pairs`` pairs.
+   T = 600, 3,600, 36,000 and 360,000 samples (10 min, 1 h, 10 h, 100 h at 1 fps), median of
+   ``--repeats``, next to the naive baseline measured in the same run: scoring *every* (i, j) pair
+   of the static score (mean inside minus mean outside) by prefix sums in row blocks, no
+   transition search, then its argmax; and the ratio naive / tfvtg. The baseline is skipped where
+   it needs more than ``--naive-max-pairs`` pairs.
 2. Quality: ``run_synth_bench`` on a synthetic split with the registered finders "simple"
    (``find_moments``) and "grounder" (``ground``, default settings) from
    ``chronolens.tasks.ground.finders``; runs only when ``builtin:synth-clip``'s weights exist
@@ -27,7 +28,7 @@ import numpy as np
 
 from chronolens.tasks.ground.tfvtg import ground
 
-SIZES = (600, 3_600, 36_000)  # samples per curve: 10 min, 1 h, 10 h at 1 fps
+SIZES = (600, 3_600, 36_000, 360_000)  # samples per curve: 10 min, 1 h, 10 h, 100 h at 1 fps
 NAIVE_BLOCK = 512  # rows of the (i, j) score matrix computed at once by the baseline
 
 
@@ -71,17 +72,18 @@ def _median_ms(fn: object, repeats: int) -> float:
 
 def latency(repeats: int, naive_max_pairs: int) -> None:
     """Print the latency table."""
-    print(f"{'T':>8} {'tfvtg ms/query':>16} {'naive all-pairs ms':>20}")
+    print(f"{'T':>8} {'tfvtg ms/query':>16} {'naive all-pairs ms':>20} {'naive / tfvtg':>14}")
     for t in SIZES:
         sim, ts = _curve(t, seed=t)
         ground(sim, ts, float(t))  # warm-up
         fast = _median_ms(lambda sim=sim, ts=ts, t=t: ground(sim, ts, float(t)), repeats)
         pairs = t * (t + 1) // 2
         if pairs <= naive_max_pairs:
-            naive = f"{_median_ms(lambda sim=sim: naive_all_pairs(sim), max(1, repeats // 5)):20.1f}"
+            naive_ms = _median_ms(lambda sim=sim: naive_all_pairs(sim), max(1, repeats // 5))
+            naive, ratio = f"{naive_ms:20.1f}", f"{naive_ms / fast:13.1f}x"
         else:
-            naive = f"{'skipped':>20}"
-        print(f"{t:>8} {fast:16.2f} {naive}")
+            naive, ratio = f"{'skipped':>20}", f"{'-':>14}"
+        print(f"{t:>8} {fast:16.2f} {naive} {ratio}")
 
 
 def quality(data: str, split: str) -> None:

@@ -40,6 +40,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from chronolens.tasks.ground.candidates import TopCandidates
 from chronolens.tasks.ground.decompose import Relation, combine
 from chronolens.tasks.ground.nms import temporal_nms
 from chronolens.tasks.ground.smoothing import gaussian_kernel, smooth_curve
@@ -193,6 +194,11 @@ class Proposals:
         return self.rise_start[transition], transition, transition + self.lengths[group]
 
 
+_DEFAULT_CONFIG = GroundingConfig()  # built (and validated) once, not per call
+# Largest sum of |similarity| the fast path takes: sums stay finite however they are formed.
+_FAST_MAX_SUM = 1e300
+
+
 def _to_samples(seconds: float, step: float) -> int:
     return math.floor(seconds / step + 1e-9)
 
@@ -216,6 +222,13 @@ def length_grid(min_length: int, max_length: int, ratio: float) -> tuple[int, ..
         n = max(n + 1, math.ceil(n * ratio - 1e-9))
     lengths.append(max(max_length, max(1, min_length)))
     return tuple(lengths)
+
+
+def _static_lengths(config: GroundingConfig, step: float, t: int) -> list[int]:
+    """The static-length grid of a curve of ``t`` samples ``step`` seconds apart (lengths <= t)."""
+    lo_len = max(1, math.ceil(config.min_length_seconds / step - 1e-9))
+    hi_len = max(lo_len, min(t, _to_samples(config.max_length_seconds, step)))
+    return [n for n in length_grid(lo_len, hi_len, config.length_ratio) if n <= t]
 
 
 def gaussian_smooth(curve: np.ndarray, sigma: float, truncate: float) -> np.ndarray:
@@ -279,9 +292,7 @@ def propose(
     prefix = np.concatenate([[0.0], np.cumsum(s)])  # (T + 1,)
     total = prefix[-1]
     context = None if config.context_seconds is None else max(1, _to_samples(config.context_seconds, step))
-    lo_len = max(1, math.ceil(config.min_length_seconds / step - 1e-9))
-    hi_len = max(lo_len, min(t, _to_samples(config.max_length_seconds, step)))
-    grid = [n for n in length_grid(lo_len, hi_len, config.length_ratio) if n <= t]
+    grid = _static_lengths(config, step, t)
     if context is not None:
         # Prefix sums padded with their edge values so window +- context is a plain slice.
         padded = np.concatenate([np.zeros(context), prefix, np.full(context, total)])  # (T + 1 + 2c,)
@@ -334,6 +345,67 @@ def _validate_curve(
     return sim, ts
 
 
+def _best_windows_of_all(
+    sim: np.ndarray, ts: np.ndarray, duration: float, cfg: GroundingConfig, top_k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Scores (K,) and windows (K, 2) NMS keeps, from every candidate :func:`propose` scores."""
+    props = propose(sim, ts, duration, cfg)
+    sample_start, sample_end = sample_intervals(ts, duration)
+
+    def windows_of(idx: np.ndarray) -> np.ndarray:
+        start, transition, end = props.decode(idx)
+        if cfg.window_start == "transition":
+            start = transition
+        lo = np.clip(sample_start[start], 0.0, duration)  # (n,) seconds
+        hi = np.clip(sample_end[end - 1], 0.0, duration)  # (n,)
+        return np.stack([lo, hi], axis=1)  # (n, 2)
+
+    keep = temporal_nms(windows_of, props.score, iou_threshold=cfg.nms_iou, max_keep=top_k)
+    return props.score[keep], windows_of(keep)
+
+
+def _best_windows(
+    sim: np.ndarray, ts: np.ndarray, duration: float, cfg: GroundingConfig, top_k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`_best_windows_of_all` returns, scoring only the candidates NMS visits.
+
+    The scores are :func:`propose`'s, bit for bit (``chronolens.tasks.ground.candidates``); only
+    ``context_seconds=None`` (a static phase contrasted with the whole video) takes this path.
+    """
+    t = sim.shape[0]
+    step = sample_step(ts, duration)
+    lengths = _static_lengths(cfg, step, t)
+    if not lengths:
+        return np.zeros(0), np.zeros((0, 2))
+    first = None
+    # A zero weight makes every dynamic score the same signed zero (rises only go up): no need
+    # to smooth unless windows start at the rise.
+    dynamic: np.ndarray | float = cfg.dynamic_weight * 0.0
+    if cfg.dynamic_weight or cfg.window_start == "rise":
+        g = gaussian_smooth(sim, cfg.sigma_seconds / step, cfg.smooth_truncate)
+        max_rise = None if cfg.max_rise_seconds is None else _to_samples(cfg.max_rise_seconds, step)
+        first = rise_starts(g, cfg.rise_threshold, max_rise)  # (T,)
+        if cfg.dynamic_weight:
+            dynamic = cfg.dynamic_weight * (g - g[first])  # (T,)
+    # propose's size weights and length priors, group by group (same arithmetic).
+    if cfg.static_weighting == "balance":
+        weights = [np.sqrt(n * (t - n) / (n + (t - n) + 1e-12)) for n in lengths]
+    else:
+        weights = [(n * step) ** cfg.length_exponent if cfg.length_exponent else 1.0 for n in lengths]
+    top = TopCandidates(
+        prefix=np.concatenate([[0.0], np.cumsum(sim)]),
+        lengths=np.asarray(lengths, dtype=np.int64),
+        dynamic=dynamic,
+        ambient=float(np.median(sim)) if cfg.reference == "median" else None,
+        weights=np.asarray(weights, dtype=np.float64),
+        priors=np.asarray([cfg.length_prior * (n / t) for n in lengths], dtype=np.float64),
+    )
+    sample_start, sample_end = sample_intervals(ts, duration)
+    starts = None if cfg.window_start == "transition" else first
+    kept = top.nms(sample_start, sample_end, starts, duration, iou_threshold=cfg.nms_iou, max_keep=top_k)
+    return kept[1], kept[2]
+
+
 def ground(
     similarity: np.ndarray,
     timestamps: np.ndarray,
@@ -355,7 +427,7 @@ def ground(
         Up to ``top_k`` windows in seconds, best first, clamped to ``[0, duration]``, and the
         query's per-clip saliency.
     """
-    cfg = config or GroundingConfig()
+    cfg = config or _DEFAULT_CONFIG
     sim, ts = _validate_curve(similarity, timestamps, duration)
     if top_k < 1:
         raise ValueError(f"top_k must be >= 1, got {top_k}")
@@ -363,23 +435,14 @@ def ground(
         return GroundingResult(
             windows=(), saliency=(0.0,), clip_length=cfg.clip_length, duration=float(duration)
         )
-    props = propose(sim, ts, duration, cfg)
-    sample_start, sample_end = sample_intervals(ts, duration)
-
-    def windows_of(idx: np.ndarray) -> np.ndarray:
-        start, transition, end = props.decode(idx)
-        if cfg.window_start == "transition":
-            start = transition
-        lo = np.clip(sample_start[start], 0.0, duration)  # (n,) seconds
-        hi = np.clip(sample_end[end - 1], 0.0, duration)  # (n,)
-        return np.stack([lo, hi], axis=1)  # (n, 2)
-
-    keep = temporal_nms(windows_of, props.score, iou_threshold=cfg.nms_iou, max_keep=top_k)
-    kept = windows_of(keep)
+    if cfg.context_seconds is None and float(np.abs(sim).max()) * sim.size < _FAST_MAX_SUM:
+        scores, windows = _best_windows(sim, ts, duration, cfg, top_k)
+    else:
+        scores, windows = _best_windows_of_all(sim, ts, duration, cfg, top_k)
     moments = []
-    for (start, end), idx in zip(kept.tolist(), keep.tolist(), strict=True):
+    for (start, end), score in zip(windows.tolist(), scores.tolist(), strict=True):
         span = clamp_span(start, end, duration)
-        moments.append(Moment(span.start, span.end, float(props.score[idx])))
+        moments.append(Moment(span.start, span.end, score))
     saliency = query_saliency(sim, ts, duration, clip_length=cfg.clip_length)
     return GroundingResult(
         windows=tuple(moments),
