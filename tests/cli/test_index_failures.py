@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from tests.library.colorhist import segment_video
 
+import chronolens
 import chronolens.video.reader
 from chronolens.cli.main import main
 
@@ -181,3 +182,80 @@ def test_failed_file_stays_failed_until_it_changes(
     assert main(["index", str(videos), "--library", str(library)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("indexed 0, unchanged 2, failed 0")
+
+
+def test_non_video_files_in_a_folder_are_counted_and_listed_with_v(
+    videos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notes = _fake(videos / "notes.txt")
+    (videos / "cover.jpg").write_bytes(b"\xff\xd8\xff")
+    (videos / ".DS_Store").write_bytes(b"hidden: not counted")
+    library = tmp_path / "lib"
+    argv = ["-q", "index", str(videos), "--library", str(library), "--model", MODEL]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("indexed 1,") and "skipped 2 non-video files" in out and "-v lists" in out
+    assert "notes.txt" not in err  # listed only with -v
+    assert main(["-v", *argv]) == 0
+    out, err = capsys.readouterr()
+    assert "skipped 2 non-video files" in out and "-v lists" not in out
+    (line,) = [line for line in err.splitlines() if line.startswith("  skipped: ") and "notes.txt" in line]
+    assert line.count(str(notes)) == 1 and "not a video file" in line and ".txt" in line
+    assert main([*argv, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["non_video"] == sorted([str(videos / "cover.jpg"), str(notes)])
+    assert "not a video file" in report["skipped"][str(notes)]
+    # A file named explicitly is always tried, whatever its name.
+    assert main(["-q", "index", str(videos / "cover.jpg"), "--library", str(library), "--json"]) == 1
+    assert list(json.loads(capsys.readouterr().out)["failed"]) == [str(videos / "cover.jpg")]
+
+
+def test_folder_without_videos_says_so_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty_dir"
+    empty.mkdir()
+    library = tmp_path / "lib"
+    assert main(["-q", "index", str(empty), "--library", str(library), "--model", MODEL]) == 1
+    line = _one_line_error(capsys.readouterr().err)
+    assert f"no video files found under {empty}" in line and ".mp4, .mkv" in line
+    assert not library.exists()  # the new library it would have created is not left behind
+    _fake(empty / "readme.md")
+    assert main(["-q", "index", str(empty), "--library", str(library), "--model", MODEL, "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["non_video"] == [str(empty / "readme.md")]
+    assert main(["-q", "index", str(empty), "--library", str(library), "--model", MODEL]) == 1
+    assert "skipped 1 other entry" in _one_line_error(capsys.readouterr().err)
+    assert not library.exists()
+
+
+def test_retry_failed_with_rebuild_retries_in_a_resumed_rebuild(
+    videos: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chronolens.ingest.rebuild import rebuild_dir
+    from chronolens.library import Library
+
+    fake = _fake(videos / "fake.mp4")
+    library = tmp_path / "lib"
+    assert main(["-q", "index", str(videos), "--library", str(library), "--model", MODEL]) == 0
+    with Library.open(rebuild_dir(library), model=MODEL) as leftover:  # a rebuild killed midway
+        chronolens.index(leftover, [videos], progress=False)
+    probes: list[str] = []
+    real_probe = chronolens.video.reader.probe
+
+    def counting_probe(path: object) -> object:
+        probes.append(str(path))
+        return real_probe(path)
+
+    monkeypatch.setattr(chronolens.video.reader, "probe", counting_probe)
+    capsys.readouterr()
+    argv = ["-q", "index", "--rebuild", "--library", str(library), "--json"]
+    assert main([*argv, "--retry-failed"]) == 0
+    assert probes == [str(fake)]  # retried, not reported from the unfinished rebuild's catalog
+    assert json.loads(capsys.readouterr().out)["failed"] == {
+        str(fake): "not a readable media file (Invalid data found when processing input)"
+    }
+    with Library.open(rebuild_dir(library), model=MODEL) as leftover:
+        chronolens.index(leftover, [videos], progress=False)
+    probes.clear()
+    assert main(argv) == 0
+    assert probes == []  # without --retry-failed an unchanged failed file stays failed

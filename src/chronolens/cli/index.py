@@ -6,6 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chronolens.ingest.report import IngestReport
 
 HELP = "index video files and folders into a library (incremental: unchanged files are skipped)"
 
@@ -90,11 +94,35 @@ def _remove_new_library(root: Path, created: Path | None, existed: bool, before:
             entry.unlink(missing_ok=True)
 
 
+def _skipped_summary(report: IngestReport) -> str:
+    """The summary's skipped part: ``", skipped N"``, ``", skipped K non-video files"`` or both."""
+    bad, other = len(report.skipped), len(report.non_video)
+    if bad and other:
+        return f", skipped {bad + other} ({other} non-video files)"
+    if other:
+        return f", skipped {other} non-video file{'s' if other != 1 else ''}"
+    return f", skipped {bad}" if bad else ""
+
+
+def _nothing_found(report: IngestReport) -> bool:
+    """Whether the paths held no video file at all (nor a catalogued one that vanished)."""
+    return not (report.indexed or report.unchanged or report.failed or report.missing or report.partial)
+
+
+def _not_found_message(paths: list[str], report: IngestReport) -> str:
+    from chronolens.ingest import VIDEO_SUFFIXES
+
+    where = ", ".join(paths)
+    message = f"no video files found under {where} (looked for {', '.join(VIDEO_SUFFIXES)})"
+    left_out = len(report.skipped) + len(report.non_video)
+    return message + (f"; skipped {left_out} other entr{'ies' if left_out != 1 else 'y'}" if left_out else "")
+
+
 def run(args: argparse.Namespace) -> int:
-    """Index the paths and print a summary (exit 1 when every input failed)."""
+    """Index the paths and print a summary (exit 1 when every input failed or none was a video)."""
     import chronolens
     from chronolens.encoders import DEFAULT_ENCODER
-    from chronolens.errors import LibraryError, UsageError
+    from chronolens.errors import ChronolensError, LibraryError, UsageError
     from chronolens.ingest import IngestConfig, rebuild
     from chronolens.library import default_library_path
 
@@ -107,12 +135,16 @@ def run(args: argparse.Namespace) -> int:
     where = root.expanduser().absolute()
     created = None if exists else _first_missing(where)
     before = {p.name for p in where.iterdir()} if not exists and where.is_dir() else set()
+    # --retry-failed with --rebuild: the new library tries every file anyway; a rebuild resumed
+    # after a kill also retries the files that failed in its unfinished part.
+    config = IngestConfig(retry_failed=args.retry_failed)
     try:
         if args.rebuild and exists:
-            report = rebuild(root, model=model, sampling=sampling, paths=args.paths, progress=not args.quiet)
+            report = rebuild(
+                root, model=model, sampling=sampling, paths=args.paths, config=config, progress=not args.quiet
+            )
         else:
             with chronolens.Library.open(root, model=model, sampling=sampling) as library:
-                config = IngestConfig(retry_failed=args.retry_failed)
                 report = chronolens.index(library, args.paths, config=config, progress=not args.quiet)
     except OSError as exc:  # e.g. the disk filled up while writing embeddings
         _remove_new_library(where, created, exists, before)
@@ -123,26 +155,36 @@ def run(args: argparse.Namespace) -> int:
     kept = exists or bool(report.indexed)  # a new library that indexed nothing is not left behind
     if not kept:
         _remove_new_library(where, created, exists, before)
+    nothing = bool(args.paths) and _nothing_found(report)
     all_failed = bool(report.failed) and not report.indexed and not report.unchanged
-    status = 1 if all_failed else 0
+    status = 1 if all_failed or nothing else 0
     if args.json:
         print(json.dumps(report.to_json()))
         return status
-    extra = "".join(
-        f", {name} {len(entries)}"
-        for name, entries in (("partial", report.partial), ("skipped", report.skipped))
-        if entries
-    )  # shown only when non-zero, so the usual summary line stays as it was
+    if nothing:
+        _print_entries(report, verbose=args.verbose > 0)
+        raise ChronolensError(_not_found_message(args.paths, report))
+    hint = " (-v lists the non-video files)" if report.non_video and not args.verbose else ""
     print(
         f"indexed {len(report.indexed)}, unchanged {len(report.unchanged)}, failed {len(report.failed)}, "
-        f"missing {len(report.missing)}{extra} ({report.n_frames} frames, {report.seconds:.1f} s) "
+        f"missing {len(report.missing)}{', partial ' + str(len(report.partial)) if report.partial else ''}"
+        f"{_skipped_summary(report)} ({report.n_frames} frames, {report.seconds:.1f} s) "
         + (f"-> {root.absolute()}" if kept else f"(no library was created at {root.absolute()})")
         + (" (see `chronolens info --videos --failed`)" if report.failed and kept else "")
+        + hint
     )
+    _print_entries(report, verbose=args.verbose > 0)
+    return status
+
+
+def _print_entries(report: IngestReport, *, verbose: bool) -> None:
+    """One stderr line per failed, partial and skipped entry (non-video files only with -v)."""
     for path, error in report.failed.items():
         print(f"  failed: {path}: {error}", file=sys.stderr)
     for path, warning in report.partial.items():
         print(f"  partial: {path}: {warning}", file=sys.stderr)
     for path, reason in report.skipped.items():
         print(f"  skipped: {path}: {reason}", file=sys.stderr)
-    return status
+    if verbose:
+        for path, reason in report.non_video.items():
+            print(f"  skipped: {path}: {reason}", file=sys.stderr)

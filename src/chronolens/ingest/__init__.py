@@ -12,13 +12,22 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from chronolens.ingest.discover import VIDEO_EXTENSIONS, discover
+from chronolens.ingest.discover import VIDEO_EXTENSIONS, VIDEO_SUFFIXES, discover
 from chronolens.ingest.local import IngestConfig, embed_file, ingest
 from chronolens.ingest.rebuild import rebuild
 from chronolens.ingest.report import IngestReport
 from chronolens.library.library import Library
 
-__all__ = ["VIDEO_EXTENSIONS", "IngestConfig", "IngestReport", "discover", "embed_file", "index", "rebuild"]
+__all__ = [
+    "VIDEO_EXTENSIONS",
+    "VIDEO_SUFFIXES",
+    "IngestConfig",
+    "IngestReport",
+    "discover",
+    "embed_file",
+    "index",
+    "rebuild",
+]
 
 
 def index(
@@ -34,9 +43,10 @@ def index(
     embeddings are missing or damaged), catalogued files under the given paths that vanished are
     marked missing, undecodable ones recorded as failed, ones that decode only in part indexed and
     reported as partial; entries that are not regular files (dangling symlinks, symlink loops,
-    FIFOs, devices) are skipped with a reason, never opened. Each video
-    is committed on its own after its embeddings are on disk, so a kill loses at most the video
-    in flight.
+    FIFOs, devices) are skipped with a reason, never opened; files in folders without a video
+    extension are counted (``report.non_video``). Each video is committed on its own after its
+    embeddings are on disk, so a kill loses at most the video in flight. A run with nothing new
+    loads no model and reads no embeddings file (``chronolens.ingest.plan``).
 
     Args:
         library: an open, writable library.
@@ -53,18 +63,21 @@ def index(
     """
     paths = list(paths)
     with library.writing() as (catalog, store):
+        before = catalog.generation()
         report = ingest(
             paths,
             catalog=catalog,
             store=store,
-            encoder=library.encoder,
+            encoder=lambda: library.encoder,  # loaded only if some video needs embedding
             sampling=library.sampling,
             decode_size=library.manifest.decode_size,
             config=config if config is not None else IngestConfig(),
             progress=progress,
         )
-        if report.indexed or report.missing or report.failed:
+        # A run that wrote nothing to the catalog (a no-op re-index) leaves the manifest, the
+        # frame table and the index as they were: not even read.
+        if catalog.generation() != before:
             library.touch()
-        if library.uses_ann():
-            library.frame_index()  # build now so the first search is fast
+            if library.uses_ann():
+                library.frame_index()  # build now so the first search is fast
     return report

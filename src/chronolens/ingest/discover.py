@@ -14,28 +14,28 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["VIDEO_EXTENSIONS", "discover"]
+__all__ = ["VIDEO_EXTENSIONS", "VIDEO_SUFFIXES", "discover", "non_video_reason"]
 
-# Suffixes picked up when a directory is indexed (an explicitly named file is always tried).
-VIDEO_EXTENSIONS = frozenset(
-    {
-        ".mp4",
-        ".m4v",
-        ".mov",
-        ".mkv",
-        ".webm",
-        ".avi",
-        ".mpg",
-        ".mpeg",
-        ".ts",
-        ".mts",
-        ".m2ts",
-        ".wmv",
-        ".flv",
-        ".3gp",
-        ".ogv",
-    }
+# Suffixes picked up when a directory is indexed (an explicitly named file is always tried),
+# in the order messages list them.
+VIDEO_SUFFIXES = (
+    ".mp4",
+    ".mkv",
+    ".mov",
+    ".webm",
+    ".avi",
+    ".m4v",
+    ".mpg",
+    ".mpeg",
+    ".ts",
+    ".mts",
+    ".m2ts",
+    ".wmv",
+    ".flv",
+    ".3gp",
+    ".ogv",
 )
+VIDEO_EXTENSIONS = frozenset(VIDEO_SUFFIXES)
 
 
 _FILE_KINDS = (
@@ -69,8 +69,15 @@ def _classify(path: Path) -> tuple[str, str | None]:
     return "bad", f"not a regular file ({kind})"
 
 
-def _walk(root: Path, files: set[Path], skipped: dict[str, str]) -> None:
-    """Add the video files under ``root`` to ``files``; record bad entries in ``skipped``."""
+def non_video_reason(name: str) -> str:
+    """Why a file found in a folder was not indexed: its name has no video extension."""
+    suffix = Path(name).suffix.lower()
+    return f"not a video file by its extension ({suffix or 'none'}; name the file to try it anyway)"
+
+
+def _walk(root: Path, files: set[Path], skipped: dict[str, str], non_video: dict[str, str]) -> None:
+    """Add the video files under ``root`` to ``files``; record bad entries in ``skipped`` and
+    files without a video extension in ``non_video``."""
 
     def unreadable(exc: OSError) -> None:
         skipped[str(exc.filename)] = f"cannot list directory ({exc.strerror})"
@@ -83,7 +90,10 @@ def _walk(root: Path, files: set[Path], skipped: dict[str, str]) -> None:
                 skipped[str(here / name)] = "symlink to a directory, not followed (name its target instead)"
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in filenames:
-            if name.startswith(".") or Path(name).suffix.lower() not in VIDEO_EXTENSIONS:
+            if name.startswith("."):
+                continue  # hidden: .DS_Store, editors' swap files, a library's own entries
+            if Path(name).suffix.lower() not in VIDEO_EXTENSIONS:
+                non_video[str(here / name)] = non_video_reason(name)
                 continue
             kind, reason = _classify(here / name)
             if kind == "file":
@@ -93,7 +103,10 @@ def _walk(root: Path, files: set[Path], skipped: dict[str, str]) -> None:
 
 
 def discover(
-    paths: Iterable[str | os.PathLike[str]], *, skipped: dict[str, str] | None = None
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    skipped: dict[str, str] | None = None,
+    non_video: dict[str, str] | None = None,
 ) -> tuple[list[Path], list[Path]]:
     """Expand files and directories into video files.
 
@@ -104,7 +117,10 @@ def discover(
 
     Args:
         paths: files and/or directories.
-        skipped: filled with ``path -> reason`` for every entry left out (optional).
+        skipped: filled with ``path -> reason`` for every entry left out that is not a regular
+            file (optional).
+        non_video: filled with ``path -> reason`` for the files found in directories whose name
+            has no video extension (hidden files are not counted; optional).
 
     Returns:
         ``(files, roots)``: sorted unique absolute video files, and the absolute roots given (used to
@@ -114,12 +130,13 @@ def discover(
     files: set[Path] = set()
     roots: list[Path] = []
     skipped = {} if skipped is None else skipped
+    non_video = {} if non_video is None else non_video
     for raw in paths:
         path = Path(raw).expanduser().absolute()
         roots.append(path)
         kind, reason = _classify(path)
         if kind == "dir":
-            _walk(path, files, skipped)
+            _walk(path, files, skipped, non_video)
         elif kind == "file":
             files.add(path)
         elif reason is not None:

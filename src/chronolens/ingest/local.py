@@ -10,9 +10,11 @@ stream ends well before the duration its header states) is indexed and reported 
 
 Walking a folder never follows a symlink to a directory (so no loop can be entered) and never
 opens anything but regular files: dangling symlinks, symlink loops, FIFOs, sockets and devices are
-reported as ``skipped`` with the reason, and the other videos are indexed. A video is called
-unchanged only when its embeddings file is intact (size and sha256 as recorded in the catalog), so
-a truncated or damaged embeddings file is re-indexed by the next run.
+reported as ``skipped`` with the reason, and the other videos are indexed; files in a folder
+without a video extension are counted as ``non_video``. A video is called unchanged only when its
+embeddings file is intact (its recorded size, and its sha256 unless the file is still sealed as
+written: ``chronolens.ingest.plan``), so a truncated or damaged embeddings file is re-indexed by
+the next run, while a run with nothing new reads no embeddings file and loads no model.
 
 Decoding and embedding are both CPU-bound. On a small machine running them in parallel threads
 oversubscribes the cores and was measured *slower* than doing them one after the other, so they
@@ -28,9 +30,8 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,12 +39,11 @@ import numpy as np
 from chronolens.encoders.base import Encoder
 from chronolens.errors import ChronolensError, DecodeError, LibraryError
 from chronolens.ingest.discover import VIDEO_EXTENSIONS, discover
+from chronolens.ingest.plan import Job, mark_missing, plan, reason, seal
 from chronolens.ingest.report import IngestReport
-from chronolens.library.catalog import Catalog, VideoRecord
-from chronolens.library.hashing import content_hash
+from chronolens.library.catalog import Catalog
 from chronolens.library.store import EmbeddingStore
 from chronolens.progress import progress_bar
-from chronolens.video.decoder import Damage
 from chronolens.video.sampling import Sampling
 
 __all__ = ["VIDEO_EXTENSIONS", "IngestConfig", "discover", "embed_file", "ingest"]
@@ -67,50 +67,9 @@ class IngestConfig:
                 raise ValueError(f"IngestConfig.{name} must be >= 1, got {getattr(self, name)}")
 
 
-@dataclass(frozen=True, slots=True)
-class _Job:
-    path: str  # absolute path
-    size: int
-    mtime_ns: int
-    content_hash: str
-    info: Any  # chronolens.video.VideoInfo
-    damage: Damage = field(default_factory=Damage)  # filled while decoding: what did not decode
-
-
-def _under(path: Path, roots: list[Path]) -> bool:
-    return any(path == root or root in path.parents for root in roots)
-
-
-def _reusable(record: VideoRecord, catalog: Catalog, store: EmbeddingStore, stored: set[str]) -> bool:
-    """Whether ``record``'s embeddings can be kept: a real video (duration > 0) whose embeddings
-    file is present and matches its recorded checksum.
-
-    Rows from a schema-1 catalog carry no checksum: their file is verified by loading it, and the
-    checksum is recorded then, so later runs compare checksums. Duration 0 marks a still image an
-    older chronolens indexed as a video (search hung on those); re-checked now, it fails.
-    """
-    if record.duration <= 0:
-        return False
-    if record.embeddings is None or record.embeddings not in stored:
-        logger.warning("embeddings of %s are missing; re-indexing it", record.path)
-        return False
-    if record.embeddings_sha256 is None:
-        if not store.verify(record.embeddings, size=None, sha256=None):
-            logger.warning("embeddings of %s do not load; re-indexing it", record.path)
-            return False
-        checksum = store.checksum(record.embeddings)
-        if checksum is not None:
-            catalog.set_embeddings_checksum(record.path, size=checksum[0], sha256=checksum[1])
-        return True
-    if store.verify(record.embeddings, size=record.embeddings_size, sha256=record.embeddings_sha256):
-        return True
-    logger.warning("embeddings of %s are damaged; re-indexing it", record.path)
-    return False
-
-
 def _decode_stream(
-    jobs: list[_Job], sampling: Sampling, size: int, batch_size: int
-) -> Iterator[tuple[_Job, Any, BaseException | None]]:
+    jobs: list[Job], sampling: Sampling, size: int, batch_size: int
+) -> Iterator[tuple[Job, Any, BaseException | None]]:
     """Yield ``(job, frames, None)`` per batch, ``(job, None, None)`` at a video's end, or an error."""
     from chronolens.video.reader import iter_frames
 
@@ -199,7 +158,7 @@ def ingest(
     *,
     catalog: Catalog,
     store: EmbeddingStore,
-    encoder: Encoder,
+    encoder: Encoder | Callable[[], Encoder],
     sampling: Sampling,
     decode_size: int,
     config: IngestConfig = IngestConfig(),
@@ -211,7 +170,8 @@ def ingest(
         paths: video files and/or directories (recursed).
         catalog: the library catalog.
         store: the library's embeddings store.
-        encoder: image encoder matching the library manifest.
+        encoder: image encoder matching the library manifest, or a function returning it, called
+            only when some video needs embedding (a run with nothing new loads no model).
         sampling: frame sampling policy of the library.
         decode_size: shorter side, in pixels, frames are resized to while decoding.
         config: batching / overlap settings.
@@ -222,48 +182,58 @@ def ingest(
     """
     started = time.perf_counter()
     skipped: dict[str, str] = {}
-    files, roots = discover(paths, skipped=skipped)
+    non_video: dict[str, str] = {}
+    files, roots = discover(paths, skipped=skipped, non_video=non_video)
     store.remove_orphans(catalog.referenced_embeddings())
+    records = {record.path: record for record in catalog.records()}  # read once for the run
 
     for root in roots:
-        if str(root) not in skipped and not root.exists() and catalog.get(str(root)) is None:
+        if str(root) not in skipped and not root.exists() and str(root) not in records:
             raise ChronolensError(f"no such file or directory: {root}")
-    for path, reason in skipped.items():
-        logger.info("skipped %s: %s", path, reason)  # the report lists it; the CLI prints it once
-    missing = _mark_missing(catalog, files, roots, skipped)
+    for path, why in skipped.items():
+        logger.info("skipped %s: %s", path, why)  # the report lists it; the CLI prints it once
+    for path, why in non_video.items():
+        logger.debug("skipped %s: %s", path, why)  # counted in the summary, listed by the CLI with -v
+    missing = mark_missing(catalog, records, files, roots, skipped)
     failed: dict[str, str] = {}
     partial: dict[str, str] = {}
-    jobs, unchanged = _plan(files, catalog, store, failed, retry_failed=config.retry_failed)
+    jobs, unchanged = plan(files, records, catalog, store, failed, retry_failed=config.retry_failed)
 
-    indexed, n_frames = _embed_jobs(
-        jobs,
-        catalog=catalog,
-        store=store,
-        encoder=encoder,
-        sampling=sampling,
-        decode_size=decode_size,
-        config=config,
-        progress=progress,
-        failed=failed,
-        partial=partial,
-    )
+    indexed: list[str] = []
+    n_frames = 0
+    if jobs:  # the encoder is loaded (and the bar drawn) only when there is something to embed
+        indexed, n_frames = _embed_jobs(
+            jobs,
+            catalog=catalog,
+            store=store,
+            encoder=_resolve(encoder),
+            sampling=sampling,
+            decode_size=decode_size,
+            config=config,
+            progress=progress,
+            failed=failed,
+            partial=partial,
+        )
     report = IngestReport(
         indexed=indexed,
         unchanged=unchanged,
         failed=failed,
         skipped=skipped,
+        non_video=non_video,
         partial=partial,
         missing=missing,
         n_frames=n_frames,
         seconds=time.perf_counter() - started,
     )
     logger.info(
-        "indexed %d (partial %d), unchanged %d, failed %d, skipped %d, missing %d (%d frames, %.1f s)",
+        "indexed %d (partial %d), unchanged %d, failed %d, skipped %d (+%d non-video), missing %d"
+        " (%d frames, %.1f s)",
         len(indexed),
         len(partial),
         len(unchanged),
         len(failed),
         len(skipped),
+        len(non_video),
         len(missing),
         n_frames,
         report.seconds,
@@ -271,105 +241,15 @@ def ingest(
     return report
 
 
-def _mark_missing(
-    catalog: Catalog, files: list[Path], roots: list[Path], skipped: dict[str, str]
-) -> list[str]:
-    """Mark catalogued videos under ``roots`` whose files vanished (or are now skipped entries)."""
-    missing = []
-    present = {str(f) for f in files}
-    for known in catalog.records():
-        known_path = Path(known.path)
-        if known.status == "missing" or known.path in present or not _under(known_path, roots):
-            continue
-        if known.path in skipped or not known_path.exists():
-            catalog.set_status(known.path, "missing")
-            missing.append(known.path)
-    return missing
-
-
-def _reason(error: BaseException) -> str:
-    """The one-line reason a file failed, without its path (the report is keyed by the path)."""
-    cause = getattr(error, "cause", None)
-    return str(cause) if cause is not None else str(error)
-
-
-def _plan(
-    files: list[Path],
-    catalog: Catalog,
-    store: EmbeddingStore,
-    failed: dict[str, str],
-    *,
-    retry_failed: bool = False,
-) -> tuple[list[_Job], list[str]]:
-    """Split ``files`` into jobs to embed and unchanged paths; unreadable ones go to ``failed``.
-
-    A file recorded as failed whose bytes did not change (same size and mtime, or same content
-    hash) fails again with its stored reason, without being re-probed, unless ``retry_failed``.
-    """
-    from chronolens.video.reader import probe
-
-    stored = store.names()
-    unchanged: list[str] = []
-    jobs: list[_Job] = []
-    for file in files:
-        path = str(file)
-        record = catalog.get(path)
-        # Whether the row's embeddings can be kept: intact, and not a still image an older
-        # chronolens indexed as a 0-second video (search hung on those; re-checked, they fail).
-        reusable: bool | None = None  # decided once, only when needed (verifying reads the file)
-        try:
-            st = file.stat()
-            if record is not None and record.size == st.st_size and record.mtime_ns == st.st_mtime_ns:
-                if record.status == "failed" and not retry_failed:
-                    failed[path] = record.error or "failed before"  # same bytes fail the same way
-                    continue
-                if record.status == "indexed":
-                    reusable = _reusable(record, catalog, store, stored)
-                    if reusable:
-                        unchanged.append(path)
-                        continue
-            digest = content_hash(file)
-        except OSError as exc:  # vanished or turned unreadable since discovery: nothing recorded
-            failed[path] = f"cannot read: {exc.strerror or exc}"
-            logger.info("%s: %s", path, failed[path])
-            continue
-        if (
-            record is not None
-            and record.status == "failed"
-            and not retry_failed
-            and record.size == st.st_size
-            and record.content_hash == digest
-        ):
-            catalog.touch(path, mtime_ns=st.st_mtime_ns)  # touched, same bytes: still failed
-            failed[path] = record.error or "failed before"
-            continue
-        if (
-            record is not None
-            and record.status in ("indexed", "missing")
-            and record.size == st.st_size
-            and record.content_hash == digest  # never equal across hash schemes: re-indexed then
-            and (reusable if reusable is not None else _reusable(record, catalog, store, stored))
-        ):
-            catalog.touch(path, mtime_ns=st.st_mtime_ns)
-            if record.status == "missing":
-                catalog.set_status(path, "indexed")
-            unchanged.append(path)
-            continue
-        try:
-            info = probe(file)
-        except DecodeError as exc:
-            catalog.upsert_failed(
-                path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, content_hash=digest, error=exc.cause
-            )
-            failed[path] = _reason(exc)
-            logger.info("%s", exc)
-            continue
-        jobs.append(_Job(path, st.st_size, st.st_mtime_ns, digest, info))
-    return jobs, unchanged
+def _resolve(encoder: Encoder | Callable[[], Encoder]) -> Encoder:
+    """The encoder itself, or the one a loader function returns (see ``ingest``)."""
+    if hasattr(encoder, "encode_images"):  # not isinstance: the protocol check reads every member
+        return encoder  # type: ignore[return-value]
+    return encoder()
 
 
 def _embed_jobs(
-    jobs: list[_Job],
+    jobs: list[Job],
     *,
     catalog: Catalog,
     store: EmbeddingStore,
@@ -419,7 +299,7 @@ def _embed_jobs(
             if error is None:
                 error = _no_video(job.path, job.info, ts)
             if error is not None:
-                cause = _reason(error)
+                cause = reason(error)
                 catalog.upsert_failed(
                     path=job.path,
                     size=job.size,
@@ -459,7 +339,7 @@ def _no_video(path: str, info: Any, timestamps: np.ndarray) -> DecodeError | Non
 
 
 def _commit(
-    job: _Job,
+    job: Job,
     embeddings: np.ndarray,
     timestamps: np.ndarray,
     *,
@@ -473,6 +353,7 @@ def _commit(
     checksum = store.checksum(name)  # just written: read back from the page cache
     if checksum is None:
         raise LibraryError(f"embeddings file {store.root / name} vanished right after it was written")
+    seal(store.root / name, checksum[1])  # so later runs trust it from stat (chronolens.ingest.plan)
     info = job.info
     previous = catalog.upsert_indexed(
         path=job.path,

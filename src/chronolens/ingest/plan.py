@@ -1,0 +1,234 @@
+"""Planning one indexing run: which files are unchanged, which failed before, which need work.
+
+A video is unchanged when its size and mtime match its catalog row (or, after a touch, its
+content hash does) *and* its embeddings file is intact. Checking the embeddings cheaply is the
+point of the **seal**: right after an embeddings file is written and its sha256 recorded (or
+after a full re-check), its mtime's nanoseconds are set to a value derived from that sha256
+(``seal_ns``, always odd). Any later write to the file sets its mtime to the current time, whose
+nanoseconds match the seal only by a one-in-a-billion chance, so the rule is:
+
+- size (from ``stat``) differs from the recorded size: damaged, re-indexed;
+- size matches and the mtime still carries the seal: intact, trusted without reading it;
+- otherwise (written since, copied without its times, a filesystem that keeps no nanoseconds):
+  read it and compare its sha256, then seal it again if it matches.
+
+So a no-op run over N unchanged videos costs N ``stat`` calls on each side and no reads, and a
+damaged embeddings file (truncated, rewritten, deleted) is still re-indexed. What it gives up
+against hashing every file on every run: damage that keeps both the size and the mtime
+(bit rot under the filesystem, a tool that restores the old mtime after editing); the videos
+themselves are trusted on the same (size, mtime) terms, like make and rsync.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chronolens.errors import DecodeError
+from chronolens.library.catalog import Catalog, VideoRecord
+from chronolens.library.hashing import content_hash
+from chronolens.library.store import EmbeddingStore
+from chronolens.video.decoder import Damage
+
+__all__ = ["Job", "mark_missing", "plan", "reason", "seal", "seal_ns"]
+
+logger = logging.getLogger(__name__)
+
+_NS = 10**9
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One file to decode and embed."""
+
+    path: str  # absolute path
+    size: int
+    mtime_ns: int
+    content_hash: str
+    info: Any  # chronolens.video.VideoInfo
+    damage: Damage = field(default_factory=Damage)  # filled while decoding: what did not decode
+
+
+def seal_ns(sha256: str) -> int:
+    """The odd nanoseconds (1..999,999,999) a sealed embeddings file's mtime carries."""
+    return (int(sha256[:8], 16) % (_NS // 2)) * 2 + 1
+
+
+def seal(path: Path, sha256: str) -> None:
+    """Mark ``path`` (an embeddings file whose sha256 is ``sha256``) as checked: see the module doc."""
+    try:
+        st = path.stat()
+        seconds = st.st_mtime_ns - st.st_mtime_ns % _NS
+        os.utime(path, ns=(st.st_atime_ns, seconds + seal_ns(sha256)))
+    except OSError as exc:  # not fatal: the file is read-verified on the next run instead
+        logger.debug("cannot seal %s: %s", path, exc)
+
+
+def _intact(record: VideoRecord, store: EmbeddingStore) -> bool:
+    """Whether ``record``'s embeddings file (schema-2 row: size and sha256 recorded) is intact."""
+    assert record.embeddings is not None and record.embeddings_sha256 is not None
+    path = store.root / record.embeddings
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    if st.st_size != record.embeddings_size:
+        return False
+    if st.st_mtime_ns % _NS == seal_ns(record.embeddings_sha256):
+        return True  # not written since it was sealed
+    seal(path, record.embeddings_sha256)  # first, so a write during the check breaks the seal
+    return store.checksum(record.embeddings) == (record.embeddings_size, record.embeddings_sha256)
+
+
+def reusable(record: VideoRecord, catalog: Catalog, store: EmbeddingStore, stored: set[str]) -> bool:
+    """Whether ``record``'s embeddings can be kept: a real video (duration > 0) whose embeddings
+    file is present and intact (see the module docstring).
+
+    Rows from a schema-1 catalog carry no checksum: their file is verified by loading it, and the
+    checksum is recorded then (and the file sealed), so later runs compare checksums. Duration 0
+    marks a still image an older chronolens indexed as a video (search hung on those); re-checked
+    now, it fails.
+    """
+    if record.duration <= 0:
+        return False
+    if record.embeddings is None or record.embeddings not in stored:
+        logger.warning("embeddings of %s are missing; re-indexing it", record.path)
+        return False
+    if record.embeddings_sha256 is None:
+        if not store.verify(record.embeddings, size=None, sha256=None):
+            logger.warning("embeddings of %s do not load; re-indexing it", record.path)
+            return False
+        checksum = store.checksum(record.embeddings)
+        if checksum is not None:
+            catalog.set_embeddings_checksum(record.path, size=checksum[0], sha256=checksum[1])
+            seal(store.root / record.embeddings, checksum[1])
+        return True
+    if _intact(record, store):
+        return True
+    logger.warning("embeddings of %s are damaged; re-indexing it", record.path)
+    return False
+
+
+def _under(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
+def mark_missing(
+    catalog: Catalog,
+    records: dict[str, VideoRecord],
+    files: list[Path],
+    roots: list[Path],
+    skipped: dict[str, str],
+) -> list[str]:
+    """Mark catalogued videos under ``roots`` whose files vanished (or are now skipped entries)."""
+    missing = []
+    present = {str(f) for f in files}
+    for known in records.values():
+        known_path = Path(known.path)
+        if known.status == "missing" or known.path in present or not _under(known_path, roots):
+            continue
+        if known.path in skipped or not known_path.exists():
+            catalog.set_status(known.path, "missing")
+            missing.append(known.path)
+    return missing
+
+
+def reason(error: BaseException) -> str:
+    """The one-line reason a file failed, without its path (the report is keyed by the path)."""
+    cause = getattr(error, "cause", None)
+    return str(cause) if cause is not None else str(error)
+
+
+def plan(
+    files: list[Path],
+    records: dict[str, VideoRecord],
+    catalog: Catalog,
+    store: EmbeddingStore,
+    failed: dict[str, str],
+    *,
+    retry_failed: bool = False,
+) -> tuple[list[Job], list[str]]:
+    """Split ``files`` into jobs to embed and unchanged paths; unreadable ones go to ``failed``.
+
+    ``records`` is the catalog by path, read once for the run (the caller holds the write lock).
+    A file recorded as failed whose bytes did not change (same size and mtime, or same content
+    hash) fails again with its stored reason, without being re-probed, unless ``retry_failed``.
+    """
+    stored = store.names()
+    unchanged: list[str] = []
+    jobs: list[Job] = []
+    for file in files:
+        path = str(file)
+        record = records.get(path)
+        # Whether the row's embeddings can be kept: intact, and not a still image an older
+        # chronolens indexed as a 0-second video (search hung on those; re-checked, they fail).
+        keep: bool | None = None  # decided once, only when needed
+        try:
+            st = file.stat()
+            if record is not None and record.size == st.st_size and record.mtime_ns == st.st_mtime_ns:
+                if record.status == "failed" and not retry_failed:
+                    failed[path] = record.error or "failed before"  # same bytes fail the same way
+                    continue
+                if record.status == "indexed":
+                    keep = reusable(record, catalog, store, stored)
+                    if keep:
+                        unchanged.append(path)
+                        continue
+            digest = content_hash(file)
+        except OSError as exc:  # vanished or turned unreadable since discovery: nothing recorded
+            failed[path] = f"cannot read: {exc.strerror or exc}"
+            logger.info("%s: %s", path, failed[path])
+            continue
+        if _still_failed(record, st, digest, retry_failed):
+            assert record is not None
+            catalog.touch(path, mtime_ns=st.st_mtime_ns)  # touched, same bytes: still failed
+            failed[path] = record.error or "failed before"
+            continue
+        if (
+            record is not None
+            and record.status in ("indexed", "missing")
+            and record.size == st.st_size
+            and record.content_hash == digest  # never equal across hash schemes: re-indexed then
+            and (keep if keep is not None else reusable(record, catalog, store, stored))
+        ):
+            catalog.touch(path, mtime_ns=st.st_mtime_ns)
+            if record.status == "missing":
+                catalog.set_status(path, "indexed")
+            unchanged.append(path)
+            continue
+        job = _probe(file, st, digest, catalog, failed)
+        if job is not None:
+            jobs.append(job)
+    return jobs, unchanged
+
+
+def _still_failed(record: VideoRecord | None, st: os.stat_result, digest: str, retry_failed: bool) -> bool:
+    return (
+        record is not None
+        and record.status == "failed"
+        and not retry_failed
+        and record.size == st.st_size
+        and record.content_hash == digest
+    )
+
+
+def _probe(
+    file: Path, st: os.stat_result, digest: str, catalog: Catalog, failed: dict[str, str]
+) -> Job | None:
+    """Probe a file that needs indexing: its job, or ``None`` (recorded as failed)."""
+    from chronolens.video.reader import probe
+
+    path = str(file)
+    try:
+        info = probe(file)
+    except DecodeError as exc:
+        catalog.upsert_failed(
+            path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, content_hash=digest, error=exc.cause
+        )
+        failed[path] = reason(exc)
+        logger.info("%s", exc)
+        return None
+    return Job(path, st.st_size, st.st_mtime_ns, digest, info)
