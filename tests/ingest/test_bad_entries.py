@@ -152,6 +152,15 @@ def test_png_named_mp4_fails_with_a_clear_reason(tmp_path: Path, videos: Path) -
     assert len(report.indexed) == 2 and "still image" in report.failed[str(png)]
 
 
+def test_a_named_text_file_fails_instead_of_indexing_as_ansi_art(tmp_path: Path, videos: Path) -> None:
+    """FFmpeg's tty demuxer opens a multi-line .txt as a 'video' of rendered text; it must fail."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("a line of meeting notes\n" * 50)
+    with _open(tmp_path) as lib:
+        report = chronolens.index(lib, [notes], progress=False)
+    assert not report.indexed and "a text file" in report.failed[str(notes)]
+
+
 def test_cli_json_lists_skipped_and_partial(
     tmp_path: Path, videos: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

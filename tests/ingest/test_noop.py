@@ -11,9 +11,8 @@ from tests.library.colorhist import ColorHistEncoder, segment_video
 import chronolens
 from chronolens.cli.main import main
 from chronolens.encoders.registry import LoadOptions, register_scheme
-from chronolens.ingest.plan import seal_ns
 from chronolens.library import Library
-from chronolens.library.store import EmbeddingStore
+from chronolens.library.store import EmbeddingStore, seal_ns
 
 BUILDS: list[str] = []  # encoders built by the "testlazy" scheme, in order
 

@@ -78,6 +78,5 @@ def index(
         # frame table and the index as they were: not even read.
         if catalog.generation() != before:
             library.touch()
-            if library.uses_ann():
-                library.frame_index()  # build now so the first search is fast
+            library.search_view()  # the frame table (and index) now, so the first search is fast
     return report

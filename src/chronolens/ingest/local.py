@@ -37,12 +37,13 @@ from typing import Any
 import numpy as np
 
 from chronolens.encoders.base import Encoder
-from chronolens.errors import ChronolensError, DecodeError, LibraryError
+from chronolens.errors import ChronolensError, DecodeError
 from chronolens.ingest.discover import VIDEO_EXTENSIONS, discover
-from chronolens.ingest.plan import Job, mark_missing, plan, reason, seal
+from chronolens.ingest.plan import Job, mark_missing, plan, reason
 from chronolens.ingest.report import IngestReport
 from chronolens.library.catalog import Catalog
 from chronolens.library.store import EmbeddingStore
+from chronolens.library.writes import commit_video
 from chronolens.progress import progress_bar
 from chronolens.video.sampling import Sampling
 
@@ -347,32 +348,24 @@ def _commit(
     store: EmbeddingStore,
     warning: str | None = None,
 ) -> None:
-    """Write a video's embeddings, then its catalog row, then drop the file the row used before."""
-    name = EmbeddingStore.file_name(job.path, job.content_hash)
-    store.save(name, embeddings, timestamps)
-    checksum = store.checksum(name)  # just written: read back from the page cache
-    if checksum is None:
-        raise LibraryError(f"embeddings file {store.root / name} vanished right after it was written")
-    seal(store.root / name, checksum[1])  # so later runs trust it from stat (chronolens.ingest.plan)
+    """Commit a decoded video (``chronolens.library.writes.commit_video``: file, row, old file)."""
     info = job.info
-    previous = catalog.upsert_indexed(
+    commit_video(
+        catalog,
+        store,
         path=job.path,
         size=job.size,
         mtime_ns=job.mtime_ns,
         content_hash=job.content_hash,
+        embeddings=embeddings,
+        timestamps=timestamps,
         duration=max(float(info.duration), float(timestamps[-1])),
         fps=float(info.fps),
         codec=str(info.codec),
         width=int(info.width),
         height=int(info.height),
-        n_frames=int(timestamps.shape[0]),
-        embeddings=name,
-        embeddings_size=checksum[0],
-        embeddings_sha256=checksum[1],
         warning=warning,
     )
-    if previous is not None:
-        store.delete(previous)
     logger.debug("indexed %s (%d frames)", job.path, timestamps.shape[0])
 
 

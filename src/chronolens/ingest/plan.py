@@ -1,22 +1,9 @@
 """Planning one indexing run: which files are unchanged, which failed before, which need work.
 
 A video is unchanged when its size and mtime match its catalog row (or, after a touch, its
-content hash does) *and* its embeddings file is intact. Checking the embeddings cheaply is the
-point of the **seal**: right after an embeddings file is written and its sha256 recorded (or
-after a full re-check), its mtime's nanoseconds are set to a value derived from that sha256
-(``seal_ns``, always odd). Any later write to the file sets its mtime to the current time, whose
-nanoseconds match the seal only by a one-in-a-billion chance, so the rule is:
-
-- size (from ``stat``) differs from the recorded size: damaged, re-indexed;
-- size matches and the mtime still carries the seal: intact, trusted without reading it;
-- otherwise (written since, copied without its times, a filesystem that keeps no nanoseconds):
-  read it and compare its sha256, then seal it again if it matches.
-
-So a no-op run over N unchanged videos costs N ``stat`` calls on each side and no reads, and a
-damaged embeddings file (truncated, rewritten, deleted) is still re-indexed. What it gives up
-against hashing every file on every run: damage that keeps both the size and the mtime
-(bit rot under the filesystem, a tool that restores the old mtime after editing); the videos
-themselves are trusted on the same (size, mtime) terms, like make and rsync.
+content hash does) *and* its embeddings file is intact (``EmbeddingStore.verify``: its recorded
+size, and its sha256 unless the file still carries the seal set when it was written; see
+``chronolens.library.store``). A no-op run therefore reads no embeddings file.
 """
 
 from __future__ import annotations
@@ -33,11 +20,9 @@ from chronolens.library.hashing import content_hash
 from chronolens.library.store import EmbeddingStore
 from chronolens.video.decoder import Damage
 
-__all__ = ["Job", "mark_missing", "plan", "reason", "seal", "seal_ns"]
+__all__ = ["Job", "mark_missing", "plan", "reason"]
 
 logger = logging.getLogger(__name__)
-
-_NS = 10**9
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,37 +35,6 @@ class Job:
     content_hash: str
     info: Any  # chronolens.video.VideoInfo
     damage: Damage = field(default_factory=Damage)  # filled while decoding: what did not decode
-
-
-def seal_ns(sha256: str) -> int:
-    """The odd nanoseconds (1..999,999,999) a sealed embeddings file's mtime carries."""
-    return (int(sha256[:8], 16) % (_NS // 2)) * 2 + 1
-
-
-def seal(path: Path, sha256: str) -> None:
-    """Mark ``path`` (an embeddings file whose sha256 is ``sha256``) as checked: see the module doc."""
-    try:
-        st = path.stat()
-        seconds = st.st_mtime_ns - st.st_mtime_ns % _NS
-        os.utime(path, ns=(st.st_atime_ns, seconds + seal_ns(sha256)))
-    except OSError as exc:  # not fatal: the file is read-verified on the next run instead
-        logger.debug("cannot seal %s: %s", path, exc)
-
-
-def _intact(record: VideoRecord, store: EmbeddingStore) -> bool:
-    """Whether ``record``'s embeddings file (schema-2 row: size and sha256 recorded) is intact."""
-    assert record.embeddings is not None and record.embeddings_sha256 is not None
-    path = store.root / record.embeddings
-    try:
-        st = path.stat()
-    except OSError:
-        return False
-    if st.st_size != record.embeddings_size:
-        return False
-    if st.st_mtime_ns % _NS == seal_ns(record.embeddings_sha256):
-        return True  # not written since it was sealed
-    seal(path, record.embeddings_sha256)  # first, so a write during the check breaks the seal
-    return store.checksum(record.embeddings) == (record.embeddings_size, record.embeddings_sha256)
 
 
 def reusable(record: VideoRecord, catalog: Catalog, store: EmbeddingStore, stored: set[str]) -> bool:
@@ -104,9 +58,9 @@ def reusable(record: VideoRecord, catalog: Catalog, store: EmbeddingStore, store
         checksum = store.checksum(record.embeddings)
         if checksum is not None:
             catalog.set_embeddings_checksum(record.path, size=checksum[0], sha256=checksum[1])
-            seal(store.root / record.embeddings, checksum[1])
+            store.seal(record.embeddings, checksum[1])
         return True
-    if _intact(record, store):
+    if store.verify(record.embeddings, size=record.embeddings_size, sha256=record.embeddings_sha256):
         return True
     logger.warning("embeddings of %s are damaged; re-indexing it", record.path)
     return False

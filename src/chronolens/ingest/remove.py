@@ -84,7 +84,7 @@ def remove(
     """Remove videos (files, or every catalogued video under a folder) from ``library``.
 
     Each video's catalog row is deleted (one transaction per video), then its embeddings file;
-    the manifest's ``updated`` time is refreshed and the approximate frame index rebuilt when
+    the manifest's ``updated`` time is refreshed and the frame table brought up to date when
     anything was removed. Indexed, failed and missing videos are all removable.
 
     Args:
@@ -126,6 +126,5 @@ def remove(
             logger.info("removed %s from %s", gone.path, library.root)
         if removed:
             library.touch()
-            if library.uses_ann():
-                library.frame_index()  # rebuilt for the new catalog now, so the next search is fast
+            library.search_view()  # the frame table (and index) for the new catalog, now
     return RemoveReport(removed=removed, not_found=not_found, n_frames=n_frames)

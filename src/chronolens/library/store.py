@@ -9,8 +9,22 @@ rename and the commit) are removed by ``EmbeddingStore.remove_orphans``.
 
 The catalog records each file's size and sha256 as written (``checksum``); ingest checks them
 (``verify``) before calling a video unchanged, so a truncated or damaged file is re-indexed
-rather than left for search to trip over. Verifying reads the file (embeddings are about a
-thousandth of the video's bytes at 1 fps; sha256 runs at ~1.7 GB/s on the build machine).
+rather than left for search to trip over. Checking cheaply is the point of the **seal**: right
+after a file is written and its sha256 recorded (or after a full re-check), its mtime's
+nanoseconds are set to a value derived from that sha256 (``seal_ns``, always odd). Any later
+write sets the mtime to the current time, whose nanoseconds match the seal only by a
+one-in-a-billion chance, so ``verify`` is:
+
+- size (from ``stat``) differs from the recorded size: damaged;
+- size matches and the mtime still carries the seal: intact, trusted without reading it;
+- otherwise (written since, copied without its times, a filesystem that keeps no nanoseconds):
+  read it and compare its sha256, sealing it again first (so a write during the check breaks
+  the seal).
+
+A no-op re-index over N unchanged videos therefore costs N ``stat`` calls and no reads. What it
+gives up against hashing every file on every run: damage that keeps both the size and the mtime
+(bit rot under the filesystem, a tool restoring the old mtime after an edit); the videos
+themselves are trusted on the same (size, mtime) terms, like make and rsync.
 """
 
 from __future__ import annotations
@@ -25,7 +39,7 @@ import numpy as np
 
 from chronolens.errors import LibraryError
 
-__all__ = ["STORAGE_DTYPE", "EmbeddingStore"]
+__all__ = ["STORAGE_DTYPE", "EmbeddingStore", "seal_ns"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +47,12 @@ logger = logging.getLogger(__name__)
 STORAGE_DTYPE = np.float16
 _SUFFIX = ".npz"
 _TMP_MARK = ".partial"
+_NS = 10**9
+
+
+def seal_ns(sha256: str) -> int:
+    """The odd nanoseconds (1..999,999,999) a sealed embeddings file's mtime carries."""
+    return (int(sha256[:8], 16) % (_NS // 2)) * 2 + 1
 
 
 class EmbeddingStore:
@@ -109,12 +129,22 @@ class EmbeddingStore:
             return None
         return size, digest.hexdigest()
 
+    def seal(self, name: str, sha256: str) -> None:
+        """Mark one file (whose sha256 is ``sha256``) as checked: see the module docstring."""
+        path = self.root / name
+        try:
+            st = path.stat()
+            seconds = st.st_mtime_ns - st.st_mtime_ns % _NS
+            os.utime(path, ns=(st.st_atime_ns, seconds + seal_ns(sha256)))
+        except OSError as exc:  # not fatal: the file is read-verified next time instead
+            logger.debug("cannot seal %s: %s", path, exc)
+
     def verify(self, name: str, *, size: int | None, sha256: str | None) -> bool:
         """Whether one embeddings file is intact.
 
-        With a recorded ``size`` and ``sha256`` (catalog schema 2) the file must match both (the
-        size is checked first, from ``stat``); without them (rows from an older catalog) the file
-        must load.
+        With a recorded ``size`` and ``sha256`` (catalog schema 2) the file must have that size
+        and either still carry its seal or hash to ``sha256`` (see the module docstring); without
+        them (rows from an older catalog) the file must load.
         """
         path = self.root / name
         if size is None or sha256 is None:
@@ -124,10 +154,14 @@ class EmbeddingStore:
                 return False
             return True
         try:
-            if path.stat().st_size != size:
-                return False
+            st = path.stat()
         except OSError:
             return False
+        if st.st_size != size:
+            return False
+        if st.st_mtime_ns % _NS == seal_ns(sha256):
+            return True  # not written since it was sealed
+        self.seal(name, sha256)  # first, so a write during the check breaks the seal
         return self.checksum(name) == (size, sha256)
 
     def delete(self, name: str) -> None:

@@ -67,6 +67,7 @@ def commit_video(
     checksum = store.checksum(name)  # just written: read back from the page cache
     if checksum is None:
         raise LibraryError(f"embeddings file {store.root / name} vanished right after it was written")
+    store.seal(name, checksum[1])  # later runs trust it from stat (see chronolens.library.store)
     previous = catalog.upsert_indexed(
         path=path,
         size=size,

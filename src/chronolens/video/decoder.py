@@ -262,6 +262,10 @@ class Decoder:
             self.damage.lost_at_end += max(0, sent - received)
 
 
+# FFmpeg demuxers that render *text* as video (a multi-line .txt opens as ANSI art): never a video.
+TEXT_FORMATS = frozenset({"tty"})
+
+
 def open_video(
     path: str | os.PathLike[str],
 ) -> tuple[Path, av.container.InputContainer, av.video.stream.VideoStream]:
@@ -269,6 +273,10 @@ def open_video(
     file = Path(path)
     container = open_container(file)
     try:
+        if container.format.name in TEXT_FORMATS:
+            raise DecodeError(
+                file, f"a text file (FFmpeg reads it as {container.format.name!r} text art), not a video"
+            )
         stream = video_stream(container, file)
         stream.thread_type = "AUTO"
     except BaseException:
