@@ -62,3 +62,18 @@ def test_read_features_errors_and_steps(tmp_path: Path) -> None:
         pytest.raises(LibraryError, match="no such file"),
     ):
         index_features(lib, [tmp_path / "absent"], progress=False)
+
+
+def test_cli_index_features(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from chronolens.cli.main import main
+
+    feats = tmp_path / "feats"
+    _write(feats)
+    lib = tmp_path / "lib"
+    status = main(["-q", "index", "--features", str(feats), "--library", str(lib), "--model", "testcolor:x"])
+    out = capsys.readouterr()
+    assert status == 0 and out.out.startswith("indexed 2, unchanged 0, failed 2"), out
+    assert "sub_bad: " in out.err and "5-d, the library's encoder is 8-d" in out.err
+    assert main(["-q", "search", "blue", "--library", str(lib), "--json"]) == 0
+    assert '"video": "' + str(feats / "blue") + '"' in capsys.readouterr().out
+    assert main(["-q", "index", "--features", "--rebuild", str(feats), "--library", str(lib)]) == 2

@@ -56,6 +56,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="try again the files that failed before (by default an unchanged failed file stays failed)",
     )
+    parser.add_argument(
+        "--features",
+        action="store_true",
+        help="PATHs are precomputed features, one .npy/.npz per video (moment_detr / Lighthouse style), "
+        "not videos: added without decoding (see docs/search.md)",
+    )
+    parser.add_argument(
+        "--feature-step",
+        type=positive_float,
+        default=2.0,
+        metavar="S",
+        help="with --features: seconds per row of files without timestamps (default 2, QVHighlights clips)",
+    )
     parser.add_argument("--json", action="store_true", help="print the ingest report as one JSON object")
 
 
@@ -138,8 +151,15 @@ def run(args: argparse.Namespace) -> int:
     # --retry-failed with --rebuild: the new library tries every file anyway; a rebuild resumed
     # after a kill also retries the files that failed in its unfinished part.
     config = IngestConfig(retry_failed=args.retry_failed)
+    if args.features and args.rebuild:
+        raise UsageError("--features adds precomputed features; it cannot --rebuild (re-index from videos)")
     try:
-        if args.rebuild and exists:
+        if args.features:
+            from chronolens.ingest.features import index_features
+
+            with chronolens.Library.open(root, model=model, sampling=sampling) as library:
+                report = index_features(library, args.paths, step=args.feature_step, progress=not args.quiet)
+        elif args.rebuild and exists:
             report = rebuild(
                 root, model=model, sampling=sampling, paths=args.paths, config=config, progress=not args.quiet
             )
