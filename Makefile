@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 STAMP := $(VENV)/.chronolens-installed
 
-.PHONY: demo test test-all lint media setup clean
+.PHONY: demo demo-timechat test test-all lint media setup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/chronolens demo
+
+# A tiny TimeChat trained for a few minutes on a small synthetic world, then `caption` and `ask`.
+demo-timechat: $(STAMP)
+	$(BIN)/chronolens demo --timechat
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -118,3 +118,67 @@ def test_errors_exit_codes(
     assert main(["caption", str(clip), "--checkpoint", str(checkpoint), "--parser", "gpt"]) == 2
     assert "invalid choice: 'gpt'" in capsys.readouterr().err
     assert main(["caption", str(clip)]) == 2  # --checkpoint is required
+
+
+def _short_run(root: Path, *, steps: int, tasks: list[str]) -> Path:
+    """A checkpoint exported inside a run directory that records ``steps`` steps on ``tasks``."""
+    model = build_tiny_checkpoint(root / "model")
+    (root / "recipe.json").write_text(json.dumps({"train": {"steps": steps}, "data": {"tasks": tasks}}))
+    records = [{"event": "start", "step": 0}]
+    records += [{"event": "step", "step": s, "loss": 9.0 - s / 100} for s in range(20, steps + 1, 20)]
+    records.append({"event": "end", "step": steps})
+    (root / "train_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return model
+
+
+def test_empty_answers_explain_themselves(
+    checkpoint: Path, clip: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _script(monkeypatch, "")
+    assert main(["caption", str(clip), "--checkpoint", str(checkpoint)]) == 0  # not an error
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no empty line
+    (line,) = captured.err.splitlines()
+    assert line.startswith("chronolens: the model generated no text")
+    assert "no training run beside it" in line and "chronolens demo --timechat" in line
+    assert main(["caption", str(clip), "--checkpoint", str(checkpoint), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert (
+        payload["events"] == [] and payload["text"] == "" and payload["note"] == line[len("chronolens: ") :]
+    )
+    assert main(["ask", str(clip), "What happens?", "--checkpoint", str(checkpoint), "--json"]) == 0
+    captured = capsys.readouterr()
+    payload = json.loads(captured.out)
+    assert payload["answer"] == "" and "generated no text" in payload["note"] and captured.err == ""
+    assert main(["ask", str(clip), "What happens?", "--checkpoint", str(checkpoint)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("chronolens: the model generated no text")
+    assert main(["-q", "ask", str(clip), "What happens?", "--checkpoint", str(checkpoint)]) == 0
+    assert capsys.readouterr().err == ""  # -q: only errors
+
+
+def test_the_note_names_the_short_training_run(
+    tmp_path: Path, clip: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    short = _short_run(tmp_path / "run", steps=100, tasks=["tvg"])
+    _script(monkeypatch, "the given query happens in - - -")
+    assert main(["caption", str(clip), "--checkpoint", str(short), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    note = payload["note"]
+    assert payload["text"] == "the given query happens in - - -"  # the raw text comes with it
+    assert note.startswith("no timestamped events in the model's answer")
+    assert "trained for only 100 steps (final loss 8.00)" in note
+    assert "trained on tvg only, never on dense captions (dvc)" in note
+    _script(monkeypatch, "")
+    assert main(["ask", str(clip), "When?", "--checkpoint", str(short), "--json"]) == 0
+    note = json.loads(capsys.readouterr().out)["note"]
+    assert "generated no text" in note and "trained for only 100 steps" in note and "dvc" not in note
+
+
+def test_a_non_empty_answer_has_no_note(
+    checkpoint: Path, clip: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _script(monkeypatch, "A red square.")
+    assert main(["ask", str(clip), "What appears?", "--checkpoint", str(checkpoint), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "note" not in json.loads(captured.out) and captured.err == ""

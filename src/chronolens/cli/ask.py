@@ -1,6 +1,7 @@
 """``chronolens ask VIDEO "question" --checkpoint DIR``: a free-text answer from TimeChat.
 
-A shell over :func:`chronolens.ask` (``details=True``: the answer with the video's duration).
+A shell over :func:`chronolens.ask` (``details=True``: the answer with the video's duration, and a
+note saying why when the answer is empty: printed on stderr, ``"note"`` in ``--json``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
-from chronolens.cli.caption import add_model_arguments
+from chronolens.cli.caption import add_model_arguments, print_note
 
 HELP = "ask a trained TimeChat checkpoint a question about one video"
 
@@ -50,5 +51,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"video": str(args.video), **answer.to_json()}))
         return 0
-    print(answer.text)
+    print_note(answer.note, quiet=args.quiet)  # an empty answer is not an error: say why
+    if answer.text:
+        print(answer.text)
     return 0

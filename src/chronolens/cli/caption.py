@@ -1,12 +1,14 @@
 """``chronolens caption VIDEO --checkpoint DIR``: describe a video as timed events with TimeChat.
 
-A shell over :func:`chronolens.caption` (``details=True``: the events, the raw answer, the duration).
+A shell over :func:`chronolens.caption` (``details=True``: the events, the raw answer, the duration,
+and a note saying why when no events were read: printed on stderr, ``"note"`` in ``--json``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from chronolens.cli.search import positive_int
 from chronolens.timebase import clock
@@ -30,6 +32,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def print_note(note: str | None, *, quiet: bool) -> None:
+    """Why an answer is empty, one line on stderr (``-q`` silences it; ``--json`` carries it)."""
+    if note and not quiet:
+        print(f"chronolens: {note}", file=sys.stderr)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``chronolens caption``."""
     parser.add_argument("video", help="video file")
@@ -45,9 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Caption the video and print its events."""
-    import sys
-
+    """Caption the video and print its events (or, without any, why on stderr)."""
     import chronolens
 
     result = chronolens.caption(
@@ -62,9 +68,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"video": str(args.video), **result.to_json()}))
         return 0
-    if not result.events:
-        print("chronolens: no timestamped events in the model's answer; its text follows", file=sys.stderr)
-        print(result.text)
+    if not result.events:  # not an error: say why on stderr, print whatever text there is
+        print_note(result.note, quiet=args.quiet)
+        if result.text:
+            print(result.text)
         return 0
     for span, text in result.events:
         print(f"{clock(span.start)} - {clock(span.end)}  {text}")

@@ -9,11 +9,18 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chronolens.errors import ChronolensError, UsageError
+
 if TYPE_CHECKING:
     from chronolens.demo.run import DemoResult, DemoRow
+    from chronolens.demo.timechat import TimeChatDemoResult
     from chronolens.tasks.search import SearchResult
 
-HELP = "see chronolens work end to end: index a synthetic world (or PATH) and search it"
+HELP = (
+    "see chronolens work end to end: index a synthetic world (or PATH) and search it; "
+    "--timechat trains a tiny video LLM for a few minutes and captions and asks with it"
+)
+TIMECHAT_DIR = "timechat"  # under --out: the TimeChat demo's world, feature cache and run
 
 SCALE_NOTE = "scores: cosine similarity of query and frames (a video's: the mean of its 5 best frames)"
 
@@ -36,6 +43,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--videos", type=int, default=None, help="synthetic videos to render (default 40)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument(
+        "--timechat",
+        action="store_true",
+        help="train a tiny TimeChat on a small synthetic world, then run caption and ask with it",
+    )
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="--timechat: training budget on 2 free CPU cores (default 3)",
+    )
 
 
 def _stage_line(message: str) -> None:
@@ -79,9 +97,72 @@ def _print_rows(result: DemoResult) -> None:
             print(_hit_line(row.true_video_rank, row.true_result, row))
 
 
+def _print_timechat(result: TimeChatDemoResult) -> None:
+    from chronolens.timebase import clock
+
+    print(textwrap.fill(result.honesty[0].upper() + result.honesty[1:] + ".", width=100))
+    scores = result.metrics.get("timechat")
+    if scores:
+        base = result.metrics.get("uniform-window", {})
+        print(
+            f"held-out grounding: R1@0.5 {float(scores['R1@0.5']):.1f} on {int(scores['n'])} queries "
+            f"(uniform windows {float(base.get('R1@0.5', 0.0)):.1f}; "
+            f"no span in {int(scores.get('parse_failures', 0))} answers)"
+        )
+    print(f"\nheld-out video: {result.video}  ({clock(result.duration)})")
+    print("  true events:")
+    for span, text in result.true_events:
+        print(f"    {clock(span.start)} - {clock(span.end)}  {text}")
+    print("  chronolens caption:")
+    for span, text in result.caption.events:
+        print(f"    {clock(span.start)} - {clock(span.end)}  {text}")
+    if not result.caption.events:
+        print(f"    {result.caption.text!r}" if result.caption.text else "    (no text)")
+        if result.caption.note:
+            print(f"    note: {result.caption.note}")
+    truth = result.question_truth
+    print(f"  chronolens ask: {result.question}")
+    answer = result.answer.text or "(no text)"
+    print(f"    answer: {answer}  (true: {truth.start:.1f} - {truth.end:.1f} seconds)")
+    if result.answer.note:
+        print(f"    note: {result.answer.note}")
+    print("\ntry next (any video of this world; train longer for better answers):")
+    for command in result.commands:
+        print(f"  {command}")
+
+
+def _run_timechat(args: argparse.Namespace) -> int:
+    """``chronolens demo --timechat``."""
+    from chronolens.demo.timechat import TimeChatDemoConfig, run_timechat_demo
+
+    if args.path is not None or args.query:
+        raise UsageError("--timechat renders its own world: drop PATH and --query")
+    given = (("minutes", args.minutes), ("seed", args.seed), ("videos", args.videos))
+    try:
+        config = TimeChatDemoConfig(**{k: v for k, v in given if v is not None})
+    except ValueError as exc:
+        raise ChronolensError(str(exc)) from exc
+    result = run_timechat_demo(
+        Path(args.out) / TIMECHAT_DIR,
+        config=config,
+        progress=not args.quiet,
+        on_stage=None if args.quiet else _stage_line,
+    )
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        _print_timechat(result)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print what it found."""
     from chronolens.demo.run import DemoConfig, run_demo
+
+    if args.timechat:
+        return _run_timechat(args)
+    if args.minutes is not None:
+        raise UsageError("--minutes is the --timechat demo's training budget: add --timechat")
 
     overrides = {k: v for k, v in (("seed", args.seed), ("videos", args.videos)) if v is not None}
     result = run_demo(

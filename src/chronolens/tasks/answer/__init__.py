@@ -8,13 +8,16 @@ turned into spans by :mod:`chronolens.timebase.text`.
   and the one-call :func:`caption` / :func:`ask` of the public API;
 - ``grounder``: :class:`TimeChatGrounder`, the model behind a ``GroundingResult``;
 - ``results``: :class:`TimedCaptions`, :class:`VideoAnswer`, :class:`GroundingAnswer`;
-- ``instructions``: the TimeIT instructions each task is asked with.
+- ``instructions``: the TimeIT instructions each task is asked with;
+- ``diagnosis``: :func:`empty_answer_note`, why an answer came back empty (what the model wrote,
+  what the checkpoint's run records about its training), and :func:`training_record`.
 
 A sampled video is a :class:`~chronolens.models.timechat.features.VideoFeatures` (the type the
 training recipe caches too).
 """
 
 from chronolens.models.timechat.features import VideoFeatures
+from chronolens.tasks.answer.diagnosis import TrainingRecord, empty_answer_note, training_record
 from chronolens.tasks.answer.grounder import TimeChatGrounder
 from chronolens.tasks.answer.instructions import (
     caption_instruction,
@@ -38,12 +41,15 @@ __all__ = [
     "TimeChatGrounder",
     "TimeChatSession",
     "TimedCaptions",
+    "TrainingRecord",
     "VideoAnswer",
     "VideoFeatures",
     "ask",
     "caption",
     "caption_instruction",
+    "empty_answer_note",
     "get_session",
     "grounding_instruction",
     "highlight_instruction",
+    "training_record",
 ]

@@ -18,14 +18,19 @@ class TimedCaptions:
     events: tuple[tuple[Span, str], ...]  # (span in seconds, caption) in the order written
     text: str  # the model's raw answer
     duration: float  # seconds
+    # why there are no events (``diagnosis.empty_answer_note``); None when there are some
+    note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """``{"duration", "text", "events": [{"timestamp": [s, e], "caption"}]}``."""
-        return {
+        """``{"duration", "text", "events": [{"timestamp": [s, e], "caption"}]}``, plus ``"note"`` if any."""
+        out: dict[str, Any] = {
             "duration": self.duration,
             "text": self.text,
             "events": [{"timestamp": [s.start, s.end], "caption": c} for s, c in self.events],
         }
+        if self.note is not None:
+            out["note"] = self.note
+        return out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,10 +40,15 @@ class VideoAnswer:
     question: str
     text: str  # the model's answer, stripped
     duration: float  # seconds, as sampled
+    # why the answer is empty (``diagnosis.empty_answer_note``); None when it is not
+    note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """``{"question", "answer", "duration"}``."""
-        return {"question": self.question, "answer": self.text, "duration": self.duration}
+        """``{"question", "answer", "duration"}``, plus ``"note"`` when the answer is empty."""
+        out: dict[str, Any] = {"question": self.question, "answer": self.text, "duration": self.duration}
+        if self.note is not None:
+            out["note"] = self.note
+        return out
 
 
 @dataclass(frozen=True, kw_only=True)

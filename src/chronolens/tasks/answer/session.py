@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from chronolens.errors import ChronolensError
 from chronolens.models.timechat.features import VideoFeatures
+from chronolens.tasks.answer.diagnosis import empty_answer_note
 from chronolens.tasks.answer.instructions import caption_instruction
 from chronolens.tasks.answer.results import TimedCaptions, VideoAnswer
 from chronolens.timebase import Span, clamp_span
@@ -240,9 +241,11 @@ class TimeChatSession:
             (clamp_span(span.start, span.end, sampled.duration), c)
             for span, c in parse_timestamped_captions(text, duration=sampled.duration, parser=parser)
         ]
+        note = None
         if not events:
             logger.info("%s: no timestamped events in the answer %r", sampled.path, text[:200])
-        return TimedCaptions(events=tuple(events), text=text, duration=sampled.duration)
+            note = empty_answer_note(text, kind="caption", checkpoint=self.checkpoint)
+        return TimedCaptions(events=tuple(events), text=text, duration=sampled.duration, note=note)
 
     def ask(
         self,
@@ -336,7 +339,8 @@ def caption(
         instruction: what to ask (default: the TimeIT dense-captioning instruction).
         max_new_tokens: cap on generated tokens.
         device: torch device.
-        details: return the whole :class:`TimedCaptions` (events, the raw answer, the duration).
+        details: return the whole :class:`TimedCaptions` (events, the raw answer, the duration,
+            and a ``note`` saying why when no events were read).
 
     Returns:
         Events with spans clamped to ``[0, duration]``; empty when the answer has no timestamps.
@@ -391,7 +395,8 @@ def ask(
         transcript: timestamped transcript (ASR) lines given to the model with the question.
         max_new_tokens: cap on generated tokens.
         device: torch device.
-        details: return a :class:`VideoAnswer` (the question, the answer, the video's duration).
+        details: return a :class:`VideoAnswer` (the question, the answer, the video's duration,
+            and a ``note`` saying why when the answer is empty).
 
     Raises:
         ChronolensError: no checkpoint there, no such video, an empty question (with ``details``
@@ -402,4 +407,5 @@ def ask(
         return session.ask(video, question, transcript=transcript, max_new_tokens=max_new_tokens)
     sampled = session.sample(video)
     text = session.ask(sampled, question, transcript=transcript, max_new_tokens=max_new_tokens)
-    return VideoAnswer(question=question, text=text, duration=sampled.duration)
+    note = empty_answer_note(text, kind="ask", checkpoint=session.checkpoint)
+    return VideoAnswer(question=question, text=text, duration=sampled.duration, note=note)
