@@ -9,7 +9,7 @@ import pytest
 
 from chronolens.library.ann import AnnConfig, FrameIndex, _pq_subquantizers, exact_top_k
 from chronolens.library.frames import FrameTable
-from chronolens.library.library import SearchView
+from chronolens.library.view import SearchView
 from chronolens.tasks.retrieval import rank_library, rank_videos
 
 N_VIDEOS, N_FRAMES, DIM = 200, 300, 64

@@ -52,7 +52,7 @@ def test_rank_library_exact_mode_equals_scoring_every_video(seed: int) -> None:
     """Exact mode (no index) returns what scoring every video does: same ids, order and scores,
     also after videos were re-indexed (dead rows) and with top_k above the shortlist."""
     from chronolens.library.frames import FrameTable
-    from chronolens.library.library import SearchView
+    from chronolens.library.view import SearchView
     from chronolens.tasks.retrieval import rank_library
 
     videos = _random_videos(seed, 120)

@@ -27,21 +27,20 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
 
 from chronolens.encoders.base import Encoder
-from chronolens.errors import LibraryError, MissingDependencyError
+from chronolens.errors import LibraryError
 from chronolens.library import writes
-from chronolens.library.ann import AnnConfig, FrameIndex, import_faiss
+from chronolens.library.ann import AnnConfig, FrameIndex
 from chronolens.library.catalog import Catalog, VideoRecord
-from chronolens.library.frames import FrameTable, locked, new_name
 from chronolens.library.manifest import Manifest, decoder_versions, read_manifest, write_manifest
 from chronolens.library.results import LibraryInfo
 from chronolens.library.store import EmbeddingStore
+from chronolens.library.view import SearchView, SearchViews
 from chronolens.video.sampling import FixedFps, Sampling, parse_sampling
 
 __all__ = [
@@ -68,15 +67,6 @@ LIBRARY_ENTRIES = frozenset(
     {_MANIFEST, _CATALOG, f"{_CATALOG}-wal", f"{_CATALOG}-shm", _EMBEDDINGS, _ANN, _LOCK}
 )
 _OWN_ENTRIES = LIBRARY_ENTRIES
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class SearchView:
-    """What a query reads: the searchable videos, their frames, the approximate index if any."""
-
-    records: dict[int, VideoRecord]  # searchable videos by catalog id
-    table: FrameTable  # every searchable frame, per video
-    index: FrameIndex | None  # approximate frame index (large libraries); None: score every video
 
 
 def default_library_path() -> Path:
@@ -111,7 +101,9 @@ class Library:
         self._store = EmbeddingStore(root / _EMBEDDINGS, read_only=read_only)
         self._indexed: tuple[tuple[int, int], dict[int, VideoRecord]] | None = None
         self._view: tuple[tuple[int, int], SearchView] | None = None
-        self._warned_no_faiss = False
+        self._views = SearchViews(
+            None if read_only else root / _ANN, dim=manifest.dim, ann=ann, load=self._store_load
+        )
         self._write_depth = 0  # nesting of writing() (re-entrant within one Library)
         self._dirty = False  # add_features changed the catalog inside the current writing()
 
@@ -426,103 +418,20 @@ class Library:
     def search_view(self) -> SearchView:
         """The searchable videos, their frame table and (large libraries) the approximate index.
 
-        Cached in memory for the current catalog contents; otherwise read from ``ann/`` when it is
-        up to date, else brought up to date there (incrementally, see ``chronolens.library.frames``)
-        — or in memory only, for a read-only library.
+        Cached in memory for the current catalog contents (checked with one ``PRAGMA
+        data_version``); otherwise read from ``ann/`` when it is up to date, else brought up to date
+        there — or in memory only, for a read-only library (``chronolens.library.view``).
         """
         generation = self._catalog.generation()
         if self._view is not None and self._view[0] == generation:
             return self._view[1]
-        records = self.indexed()
-        current = {r.id: (str(r.embeddings), r.n_frames) for r in records.values()}
-        previous = self._view[1] if self._view is not None else None
-        if previous is not None and previous.table.matches(current):
-            view = SearchView(records=records, table=previous.table, index=previous.index)
-        elif self.read_only:
-            known = previous.table if previous is not None else None
-            view = self._refresh(records, current, known, disk=None)
-        else:
-            root = self.root / _ANN
-            with locked(root):  # one process updates ann/ at a time
-                on_disk = FrameTable.load(root, dim=self.manifest.dim)
-                view = self._refresh(records, current, on_disk, disk=root)
+        view = self._views.refresh(self.indexed())
         self._view = (generation, view)
         return view
-
-    def _refresh(
-        self,
-        records: dict[int, VideoRecord],
-        current: dict[int, tuple[str, int]],
-        table: FrameTable | None,
-        *,
-        disk: Path | None,
-    ) -> SearchView:
-        """Bring ``table`` (and its index) up to ``current``, on ``disk`` or in memory."""
-        want_ann = sum(n for _, n in current.values()) >= self._ann_config.min_frames
-        want_ann = want_ann and self._faiss_available()
-        if table is not None and (table.index_name is not None) == want_ann and not table.needs_rebuild():
-            index = self._existing_index(table, disk) if want_ann else None
-            if not want_ann or (index is not None and index.ntotal == table.n_rows):
-                if table.matches(current):
-                    return SearchView(records=records, table=table, index=index)  # up to date
-                # Incremental: new and re-indexed videos go to a new shard and into the index.
-                table, appended = table.updated(current, self._store_load, root=disk)
-                if not table.needs_rebuild():
-                    if index is not None and appended:
-                        index.add_rows(table.gather, appended[0], appended[-1] + 1)
-                    return self._publish(records, table, index, disk)
-        table = FrameTable.build(current, self._store_load, dim=self.manifest.dim, root=disk)
-        table.trained_rows = table.n_rows
-        index = None
-        if want_ann:
-            index = FrameIndex.build(
-                table.gather, dim=self.manifest.dim, n_total=table.n_rows, config=self._ann_config
-            )
-        return self._publish(records, table, index, disk)
-
-    def _existing_index(self, table: FrameTable, disk: Path | None) -> FrameIndex | None:
-        """The approximate index ``table`` names: from ``disk``, or the in-memory one."""
-        if table.index_name is None:
-            return None
-        if disk is not None:
-            return self._read_index(disk / table.index_name)
-        previous = self._view[1] if self._view is not None else None
-        return (
-            previous.index if previous is not None and previous.table.index_name == table.index_name else None
-        )
-
-    def _publish(
-        self, records: dict[int, VideoRecord], table: FrameTable, index: FrameIndex | None, disk: Path | None
-    ) -> SearchView:
-        """Name the index, and on ``disk`` write it and the table, then collect what they replaced."""
-        table.index_name = new_name("index") + ".faiss" if index is not None else None
-        if disk is not None:
-            if index is not None and table.index_name is not None:
-                index.save(disk / table.index_name)
-            table.save(disk)  # last: a reader sees the old table or the new one, both complete
-            table.collect(disk)
-        return SearchView(records=records, table=table, index=index)
 
     def _store_load(self, video_id: int) -> tuple[np.ndarray, np.ndarray]:
         record = self.indexed()[video_id]
         return self._store.load(str(record.embeddings))
-
-    def _read_index(self, path: Path) -> FrameIndex | None:
-        try:
-            return FrameIndex.load(path, nprobe=self._ann_config.nprobe)
-        except (OSError, RuntimeError) as exc:  # faiss raises RuntimeError on a damaged file
-            logger.warning("approximate index %s is unreadable (%s); rebuilding it", path, exc)
-            return None
-
-    def _faiss_available(self) -> bool:
-        try:
-            import_faiss()
-        except MissingDependencyError as exc:
-            if not self._warned_no_faiss:
-                logger.warning("%s; searching exactly (slower on large libraries)", exc)
-                self._warned_no_faiss = True
-            return False
-        return True
 
     def info(self) -> LibraryInfo:
         """A summary of the library (no encoder needed)."""

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chronolens.library.frames import FrameTable
-from chronolens.library.library import SearchView
+from chronolens.library.view import SearchView
 
 __all__ = [
     "POOL_TOP_K",
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 POOL_TOP_K = 5  # frames averaged for a video's score (at 1 fps: the best 5 seconds)
-SHORTLIST = 32  # videos scored exactly per query (at least top_k); see rank_library
+SHORTLIST = 16  # videos scored exactly per query (at least top_k); see rank_library and docs/search.md
 
 
 @dataclass(frozen=True, slots=True)
