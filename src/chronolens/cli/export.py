@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from chronolens.cli.index import add_library_argument
-from chronolens.cli.search import positive_int, require_query
+from chronolens.cli.search import add_query_arguments, require_query
 
 HELP = "search a library and write the results as csv, json or a CMX 3600 edl (and the moments as mp4 clips)"
 
@@ -15,16 +14,7 @@ _FORMATS = ("csv", "json", "edl")  # chronolens.tasks.export.FORMATS, kept here 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``chronolens export``."""
-    parser.add_argument("query", help="what to look for, in plain language")
-    add_library_argument(parser)
-    parser.add_argument("--top-k", type=positive_int, default=10, help="videos returned (default 10)")
-    parser.add_argument("--moments", type=positive_int, default=3, help="moments per video (default 3)")
-    parser.add_argument(
-        "--no-decompose",
-        dest="decompose",
-        action="store_false",
-        help="ground 'A then B' / 'A while B' as one query instead of splitting it (as `search` does)",
-    )
+    add_query_arguments(parser, like="search")
     parser.add_argument(
         "--format",
         choices=_FORMATS,

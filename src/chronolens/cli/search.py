@@ -36,8 +36,13 @@ def require_query(query: str, *, hint: str = "") -> str:
     return text
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``chronolens search``."""
+def add_query_arguments(parser: argparse.ArgumentParser, *, like: str) -> None:
+    """The query, library and result-size options shared by ``search`` and ``export``.
+
+    Args:
+        parser: the subcommand's parser.
+        like: the command whose query splitting this matches, named in ``--no-decompose``'s help.
+    """
     parser.add_argument("query", help="what to look for, in plain language")
     add_library_argument(parser)
     parser.add_argument("--top-k", type=positive_int, default=10, help="videos returned (default 10)")
@@ -46,8 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-decompose",
         dest="decompose",
         action="store_false",
-        help="ground 'A then B' / 'A while B' as one query instead of splitting it (as `ground` does)",
+        help=f"ground 'A then B' / 'A while B' as one query instead of splitting it (as `{like}` does)",
     )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``chronolens search``."""
+    add_query_arguments(parser, like="ground")
     parser.add_argument(
         "--saliency", action="store_true", help="also return each hit's per-2 s-clip saliency of the query"
     )
