@@ -12,9 +12,10 @@ from tests.library.colorhist import ColorHistEncoder
 import chronolens
 from chronolens.errors import LibraryError
 from chronolens.library import AnnConfig, Library
-from chronolens.library.frames import FrameTable
+from chronolens.library.frames import TABLE_VERSION, FrameTable
 
 DIM = 8  # ColorHistEncoder's width
+SHARD_FILES = (".npy", ".times.npy", ".sq8.npy", ".scale.npy")  # one shard's files
 
 
 def _features(seed: int, n: int = 12) -> tuple[np.ndarray, np.ndarray]:
@@ -106,12 +107,7 @@ def test_table_grows_incrementally_then_rebuilds_when_mostly_dead(tmp_path: Path
         rebuilt = lib.search_view().table
         assert len(rebuilt.shards) == 1 and rebuilt.n_rows == rebuilt.n_live == 60
         names = {p.name for p in (root / "ann").iterdir()}
-        assert names == {
-            "table.json",
-            "lock",
-            f"{rebuilt.shards[0].name}.npy",
-            f"{rebuilt.shards[0].name}.times.npy",
-        }
+        assert names == {"table.json", "lock"} | {f"{rebuilt.shards[0].name}{x}" for x in SHARD_FILES}
         assert [Path(h.video).name for h in chronolens.search(lib, "blue", top_k=5)] == [
             Path(p).name for p in _brute_force(lib, "blue", 5)
         ]
@@ -164,7 +160,7 @@ def test_damaged_or_old_ann_directory_is_rebuilt(tmp_path: Path, damage: str) ->
     with _open(root, ann=ann) as lib:
         assert [h.video for h in chronolens.search(lib, "green", top_k=5)] == expected
         assert not any(p.name.startswith("frames-") for p in ann_dir.iterdir())
-        assert json.loads((ann_dir / "table.json").read_text())["version"] == 1
+        assert json.loads((ann_dir / "table.json").read_text())["version"] == TABLE_VERSION
 
 
 def test_a_searching_process_sees_another_writer_commit(tmp_path: Path) -> None:
@@ -219,5 +215,28 @@ def test_an_update_killed_midway_loses_nothing(tmp_path: Path, monkeypatch: pyte
         assert view.table.n_live == 60 and len(lib.indexed()) == 5
         names = {p.name for p in (root / "ann").iterdir()}
         assert names == {"table.json", "lock"} | {
-            f"{s.name}{x}" for s in view.table.shards for x in (".npy", ".times.npy")
+            f"{s.name}{x}" for s in view.table.shards for x in SHARD_FILES
         }
+
+
+def test_int8_copy_scores_within_its_bound() -> None:
+    """The shortlist's int8 scores stay within scale / 254 * ||q||_1 of the fp16 rows' scores."""
+    from chronolens.library.frames import quantize_rows
+
+    rng = np.random.default_rng(5)
+    rows = rng.normal(size=(300, 64)).astype(np.float16)
+    rows[7] = 0.0  # an all-zero row quantizes to zeros
+    videos = {0: rows[:120].astype(np.float32), 1: rows[120:].astype(np.float32)}
+    table = FrameTable.build(
+        {v: (f"{v}.npz", e.shape[0]) for v, e in videos.items()},
+        lambda v: (videos[v], np.arange(videos[v].shape[0], dtype=np.float64)),
+        dim=64,
+        root=None,
+    )
+    q = rng.normal(size=64).astype(np.float32)
+    got = table.approx_similarity(np.arange(300), q)
+    exact = rows.astype(np.float32) @ q
+    _, scales = quantize_rows(rows)
+    bound = scales / 254.0 * np.abs(q).sum() + 1e-5
+    assert (np.abs(got - exact) <= bound).all() and got[7] == 0.0
+    assert np.abs(got - exact).max() < 0.05 * np.abs(exact).max()
