@@ -1,7 +1,8 @@
 """Grounding latency (and, when the builtin model exists, quality) of chronolens' TFVTG grounder.
 
 1. Latency per query of ``chronolens.tasks.ground.tfvtg.ground`` (default ``GroundingConfig``) for
-   T = 600, 3,600, 36,000 and 360,000 samples (10 min, 1 h, 10 h, 100 h at 1 fps), median of
+   T = 100, 600, 3,600, 36,000 and 360,000 samples (100 s, the short curve ``chronolens.search``
+   grounds per hit; 10 min, 1 h, 10 h, 100 h at 1 fps), median of
    ``--repeats``, next to the naive baseline measured in the same run: scoring *every* (i, j) pair
    of the static score (mean inside minus mean outside) by prefix sums in row blocks, no
    transition search, then its argmax; and the ratio naive / tfvtg. The baseline is skipped where
@@ -14,6 +15,7 @@
 Usage::
 
     python benchmarks/grounding.py                  # latency table
+    python benchmarks/grounding.py --top-k 3        # as chronolens.search grounds each hit
     python benchmarks/grounding.py --quality --data DIR --split test
 """
 
@@ -26,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from chronolens.tasks.ground.tfvtg import ground
+from chronolens.tasks.ground.tfvtg import DEFAULT_TOP_K, ground
 
-SIZES = (600, 3_600, 36_000, 360_000)  # samples per curve: 10 min, 1 h, 10 h, 100 h at 1 fps
+SIZES = (100, 600, 3_600, 36_000, 360_000)  # samples per curve: 100 s, 10 min, 1 h, 10 h, 100 h at 1 fps
 NAIVE_BLOCK = 512  # rows of the (i, j) score matrix computed at once by the baseline
 
 
@@ -70,13 +72,13 @@ def _median_ms(fn: object, repeats: int) -> float:
     return statistics.median(times)
 
 
-def latency(repeats: int, naive_max_pairs: int) -> None:
-    """Print the latency table."""
+def latency(repeats: int, naive_max_pairs: int, top_k: int = DEFAULT_TOP_K) -> None:
+    """Print the latency table (``top_k`` windows per query; ``chronolens.search`` asks for 3)."""
     print(f"{'T':>8} {'tfvtg ms/query':>16} {'naive all-pairs ms':>20} {'naive / tfvtg':>14}")
     for t in SIZES:
         sim, ts = _curve(t, seed=t)
-        ground(sim, ts, float(t))  # warm-up
-        fast = _median_ms(lambda sim=sim, ts=ts, t=t: ground(sim, ts, float(t)), repeats)
+        ground(sim, ts, float(t), top_k=top_k)  # warm-up
+        fast = _median_ms(lambda sim=sim, ts=ts, t=t: ground(sim, ts, float(t), top_k=top_k), repeats)
         pairs = t * (t + 1) // 2
         if pairs <= naive_max_pairs:
             naive_ms = _median_ms(lambda sim=sim: naive_all_pairs(sim), max(1, repeats // 5))
@@ -109,12 +111,13 @@ def main() -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=21, help="timed runs per size (median)")
+    parser.add_argument("--top-k", type=int, default=DEFAULT_TOP_K, help="windows per query (search: 3)")
     parser.add_argument("--naive-max-pairs", type=int, default=20_000_000, help="largest baseline")
     parser.add_argument("--quality", action="store_true", help="also run the synthetic quality comparison")
     parser.add_argument("--data", help="synthetic dataset (chronolens synth) for --quality")
     parser.add_argument("--split", default="test", help="split for --quality (default test)")
     args = parser.parse_args()
-    latency(args.repeats, args.naive_max_pairs)
+    latency(args.repeats, args.naive_max_pairs, args.top_k)
     if args.quality:
         if not args.data:
             parser.error("--quality needs --data")

@@ -53,10 +53,12 @@ def temporal_iou(
     len_g = g[..., 1] - g[..., 0]  # (..., M)
     left = np.maximum(p[..., :, None, 0], g[..., None, :, 0])  # (..., N, M)
     right = np.minimum(p[..., :, None, 1], g[..., None, :, 1])  # (..., N, M)
-    inter = np.clip(right - left, 0, None)  # (..., N, M)
-    union = len_p[..., :, None] + len_g[..., None, :] - inter  # (..., N, M)
+    # In place on fresh temporaries, the same operations: np.clip(x, 0, None) is np.maximum(x, 0).
+    inter = np.maximum(np.subtract(right, left, out=right), 0, out=right)  # (..., N, M)
+    union = np.add(len_p[..., :, None], len_g[..., None, :])  # (..., N, M)
+    union -= inter
     with np.errstate(divide="ignore", invalid="ignore"):
-        return inter / union
+        return np.divide(inter, union, out=union)
 
 
 def temporal_iou_paired(

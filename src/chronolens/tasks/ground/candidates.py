@@ -159,23 +159,31 @@ class TopCandidates:
             members, scores = self.top(chunk)
             group, transition = self.decode(members)
             start = transition if starts is None else starts[transition]
-            lo = np.clip(sample_start[start], 0.0, duration)  # (n,) seconds
-            hi = np.clip(sample_end[transition + self.lengths[group] - 1], 0.0, duration)  # (n,)
-            return members, scores, np.stack([lo, hi], axis=1)
+            ends = transition + self.lengths[group] - 1
+            windows = np.stack([sample_start[start], sample_end[ends]], axis=1)  # (n, 2) seconds
+            return members, scores, np.clip(windows, 0.0, duration, out=windows)
 
         return nms_over_chunks(select, self.n, iou_threshold=iou_threshold, max_keep=max_keep)
 
     def all_scores(self) -> np.ndarray:
         """(N,) every candidate's score, in candidate order (a (B, T) pass, rows masked)."""
         if self._full is None:
-            t, k = self.t, np.arange(self.t)
-            ends = np.minimum(k[None, :] + self.lengths[:, None], t)  # (B, T) k + n_b, kept in range
-            inside = self.prefix[ends] - self.prefix[:t]  # (B, T)
+            t = self.t
+            # prefix[k + n_b] for every k < T: row n_b of a sliding view of the prefix padded with
+            # its last value (what clamping k + n_b to T read), gathered as whole rows (copies).
+            padded = np.empty(t + int(self.lengths[-1]))
+            padded[: t + 1] = self.prefix
+            padded[t + 1 :] = self.total
+            rows_view = np.lib.stride_tricks.as_strided(  # (n_max + 1, T) read-only view, no copy
+                padded, shape=(padded.size - t + 1, t), strides=(padded.strides[0],) * 2, writeable=False
+            )
+            inside = rows_view[self.lengths]  # (B, T)
+            inside -= self.prefix[:t]
             dyn = self.dynamic if isinstance(self.dynamic, float) else self.dynamic[None, :]
             rows = np.arange(self.lengths.size)[:, None]
             with np.errstate(invalid="ignore", over="ignore"):
                 scores = self._finish(inside, rows, dyn)  # (B, T); k >= T - n_b + 1 is no candidate
-            self._full = scores[k[None, :] < self.sizes[:, None]]  # row-major: candidate order
+            self._full = scores[np.arange(t)[None, :] < self.sizes[:, None]]  # row-major: candidate order
         return self._full
 
     def top(self, chunk: int) -> tuple[np.ndarray, np.ndarray]:

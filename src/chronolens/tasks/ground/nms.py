@@ -1,8 +1,13 @@
 """Greedy temporal non-maximum suppression over scored windows.
 
-Windows are visited best score first (ties: earlier start, then earlier end); a window is kept
-unless its IoU (``chronolens.metrics.temporal.temporal_iou``) with an already kept window
-exceeds the threshold. Large candidate sets are processed in score-ordered chunks: greedy NMS on
+Windows are visited best score first (ties: earlier start, then earlier end, then the lower
+candidate index); a window is kept unless its IoU (``chronolens.metrics.temporal.temporal_iou``)
+with an already kept window exceeds the threshold. The visiting order is never sorted in full:
+the next window visited is the first, in that order, of those not suppressed yet (a max and a
+few comparisons), so keeping ``K`` windows costs ``K`` passes over the chunk and no sort (a chunk
+holding a NaN or -inf score or a NaN window falls back to the sort, which places NaN last).
+
+Large candidate sets are processed in score-ordered chunks: greedy NMS on
 the best ``n`` candidates keeps exactly the first windows that greedy NMS on all of them keeps,
 so the chunk only grows when it runs out before ``max_keep`` windows are found.
 :func:`nms_over_chunks` is that loop over any source of the chunk (the grounder finds its best
@@ -18,9 +23,12 @@ import numpy as np
 
 from chronolens.metrics.temporal import temporal_iou
 
-__all__ = ["NMS_FIRST_CHUNK", "Chunk", "nms_over_chunks", "temporal_nms"]
+__all__ = ["NMS_CHUNK_PER_KEEP", "NMS_FIRST_CHUNK", "Chunk", "nms_over_chunks", "temporal_nms"]
 
-NMS_FIRST_CHUNK = 1024  # candidates sorted in the first pass; doubled while too few are kept
+NMS_FIRST_CHUNK = 1024  # candidates visited in the first pass at most; doubled while too few are kept
+# First pass: this many candidates per window asked for (fewer than NMS_FIRST_CHUNK when few are
+# asked for: on the grounder's curves the 3rd window kept ranks below ~300 and the 10th ~1,100).
+NMS_CHUNK_PER_KEEP = 128
 
 # (members, scores, windows) of one chunk: (M,) int64 candidate indices in increasing order,
 # (M,) float64 their scores, (M, 2) float64 their [start, end] windows.
@@ -37,6 +45,39 @@ def _greedy(windows: np.ndarray, iou_threshold: float, max_keep: int, alive: np.
         rest = alive[1:]
         iou = temporal_iou(windows[rest], windows[pos : pos + 1])[:, 0]  # (len(rest),)
         alive = rest[~(iou > iou_threshold)]  # NaN (two empty windows) never suppresses
+    return keep
+
+
+def _first_in_order(scores: np.ndarray, windows: np.ndarray, top: float) -> int:
+    """Position of the first window in visiting order: best score (``top``, the max), then
+    earliest start, then earliest end, then the lowest position (``np.lexsort((end, start,
+    -score))`` is stable)."""
+    best = np.flatnonzero(scores == top)
+    if best.size > 1:
+        best = best[windows[best, 0] == windows[best, 0].min()]
+        if best.size > 1:
+            best = best[windows[best, 1] == windows[best, 1].min()]
+    return int(best[0])
+
+
+def _greedy_unsorted(
+    scores: np.ndarray, windows: np.ndarray, iou_threshold: float, max_keep: int, alive: np.ndarray
+) -> list[int]:
+    """What ``_greedy`` keeps over the windows in visiting order, without sorting them: positions
+    (into ``scores`` and ``windows``, chunk order) of the kept ones, in the order kept. ``alive``
+    is the increasing positions not suppressed yet; no score is NaN or -inf (-inf marks the
+    suppressed ones here) and no window holds NaN."""
+    keep: list[int] = []
+    live = np.full(scores.shape[0], -math.inf)  # (M,) scores of the windows not suppressed yet
+    live[alive] = scores[alive]
+    while len(keep) < max_keep and live.size:
+        top = live.max()
+        if top == -math.inf:
+            break
+        first = _first_in_order(live, windows, top)  # suppressed ones score -inf: never the first
+        keep.append(first)
+        live[temporal_iou(windows, windows[first : first + 1])[:, 0] > iou_threshold] = -math.inf
+        live[first] = -math.inf  # NaN never suppresses: a zero-length window is no IoU with itself
     return keep
 
 
@@ -58,7 +99,7 @@ def nms_over_chunks(select: Callable[[int], Chunk], n: int, *, iou_threshold: fl
     Returns:
         The kept candidates' indices (K,), scores (K,) and windows (K, 2), in the order kept.
     """
-    chunk = min(n, NMS_FIRST_CHUNK)
+    chunk = min(n, NMS_FIRST_CHUNK, NMS_CHUNK_PER_KEEP * max_keep)
     kept: list[Chunk] = []
     count = 0
     previous_cut = math.inf  # every candidate scoring at least this was visited already
@@ -67,15 +108,26 @@ def nms_over_chunks(select: Callable[[int], Chunk], n: int, *, iou_threshold: fl
         total = members.size
         cut = float(member_scores.min())
         fresh = member_scores < previous_cut
-        members, member_scores, w = members[fresh], member_scores[fresh], w[fresh]
-        order = np.lexsort((w[:, 1], w[:, 0], -member_scores))
-        w = w[order]
+        if not fresh.all():
+            members, member_scores, w = members[fresh], member_scores[fresh], w[fresh]
+        # NaN compares false (only the sort orders it: last) and -inf marks suppressed windows
+        # in the unsorted pass: chunks holding either take the sort.
+        special = not (member_scores > -math.inf).all() or bool(np.isnan(w).any())
+        order = np.lexsort((w[:, 1], w[:, 0], -member_scores)) if special else None
+        if order is not None:
+            w = w[order]
         alive = np.arange(w.shape[0])
         if kept:
             before = np.concatenate([c[2] for c in kept])  # (K, 2) windows kept so far
             alive = alive[~(temporal_iou(w, before) > iou_threshold).any(axis=1)]
-        positions = np.asarray(_greedy(w, iou_threshold, max_keep - count, alive), dtype=np.int64)
-        keep = order[positions]
+        if order is None:
+            keep = np.asarray(
+                _greedy_unsorted(member_scores, w, iou_threshold, max_keep - count, alive), dtype=np.int64
+            )
+            positions = keep
+        else:
+            positions = np.asarray(_greedy(w, iou_threshold, max_keep - count, alive), dtype=np.int64)
+            keep = order[positions]
         kept.append((members[keep].astype(np.int64), member_scores[keep], w[positions]))
         count += positions.size
         if count >= max_keep or total == n:

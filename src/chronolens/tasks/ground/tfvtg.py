@@ -48,7 +48,7 @@ from chronolens.tasks.highlights import query_saliency
 from chronolens.tasks.results import GroundingResult
 from chronolens.timebase import Moment, clamp_span
 from chronolens.timebase.grid import CLIP_LENGTH
-from chronolens.timebase.intervals import sample_intervals, sample_step
+from chronolens.timebase.intervals import median, sample_intervals, sample_step
 
 __all__ = [
     "DEFAULT_TOP_K",
@@ -387,18 +387,23 @@ def _best_windows(
         first = rise_starts(g, cfg.rise_threshold, max_rise)  # (T,)
         if cfg.dynamic_weight:
             dynamic = cfg.dynamic_weight * (g - g[first])  # (T,)
-    # propose's size weights and length priors, group by group (same arithmetic).
+    # propose's size weights and length priors, group by group (same arithmetic: integer products
+    # are exact, int / int and int / float round the same quotient once, sqrt is correctly rounded).
+    n = np.asarray(lengths, dtype=np.int64)  # (B,)
     if cfg.static_weighting == "balance":
-        weights = [np.sqrt(n * (t - n) / (n + (t - n) + 1e-12)) for n in lengths]
+        weights = np.sqrt(n * (t - n) / (n + (t - n) + 1e-12))
     else:
-        weights = [(n * step) ** cfg.length_exponent if cfg.length_exponent else 1.0 for n in lengths]
+        weights = np.asarray(
+            [(m * step) ** cfg.length_exponent if cfg.length_exponent else 1.0 for m in lengths],
+            dtype=np.float64,
+        )
     top = TopCandidates(
         prefix=np.concatenate([[0.0], np.cumsum(sim)]),
-        lengths=np.asarray(lengths, dtype=np.int64),
+        lengths=n,
         dynamic=dynamic,
-        ambient=float(np.median(sim)) if cfg.reference == "median" else None,
-        weights=np.asarray(weights, dtype=np.float64),
-        priors=np.asarray([cfg.length_prior * (n / t) for n in lengths], dtype=np.float64),
+        ambient=median(sim) if cfg.reference == "median" else None,
+        weights=weights,
+        priors=cfg.length_prior * (n / t),
     )
     sample_start, sample_end = sample_intervals(ts, duration)
     starts = None if cfg.window_start == "transition" else first
