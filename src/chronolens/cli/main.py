@@ -26,7 +26,7 @@ from types import ModuleType
 from chronolens.errors import ChronolensError, UsageError, did_you_mean
 from chronolens.progress import BarSafeHandler
 
-__all__ = ["THIRD_PARTY_ENV", "entry", "main"]
+__all__ = ["THIRD_PARTY_ENV", "entry", "load_subcommand", "main"]
 
 logger = logging.getLogger("chronolens")
 
@@ -39,6 +39,11 @@ SUBCOMMANDS: dict[str, str] = {
     "highlights": "highlights",
     "caption": "caption",
     "ask": "ask",
+    "transcribe": "transcribe",
+    "shots": "shots",
+    "keyframes": "keyframes",
+    "classify": "classify",
+    "serve": "serve",
     "info": "info",
     "remove": "remove",
     "export": "export",
@@ -60,7 +65,8 @@ EXIT_INTERRUPTED = 130
 THIRD_PARTY_ENV: dict[str, str] = {"HF_HUB_DISABLE_PROGRESS_BARS": "1", "TRANSFORMERS_VERBOSITY": "error"}
 
 
-def _load(module: str) -> ModuleType | None:
+def load_subcommand(module: str) -> ModuleType | None:
+    """``chronolens.cli.<module>``, or None when that module does not exist (not built yet)."""
     try:
         return importlib.import_module(f"chronolens.cli.{module}")
     except ModuleNotFoundError as exc:
@@ -80,7 +86,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules: dict[str, ModuleType] = {}
     for name, module_name in SUBCOMMANDS.items():
-        module = _load(module_name)
+        module = load_subcommand(module_name)
         if module is None:
             continue
         sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
