@@ -10,6 +10,11 @@ tell a truncated or damaged embeddings file from a good one without trusting its
 ``warning`` (why an indexed video is partial). A writable open migrates a version-1 catalog in
 place (``ALTER TABLE ... ADD COLUMN``, one transaction; old rows get NULLs, which ingest treats as
 "verify by loading" and then fills in). A read-only open reads version 1 as it is.
+
+Side tables: parts that store more per video (transcripts, shots) keep their own tables in this
+file, created by their own module through :meth:`Catalog.ensure_tables` (``CREATE ... IF NOT
+EXISTS``, so they need no schema version of their own) and keyed by ``videos.id`` with ``ON DELETE
+CASCADE`` (foreign keys are on for every connection): removing a video removes its rows too.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,12 +156,14 @@ class Catalog:
                 uri = f"{path.absolute().as_uri()}?mode=ro" + ("" if pending else "&immutable=1")
                 self._conn = sqlite3.connect(uri, uri=True, isolation_level=None)
                 self._conn.row_factory = sqlite3.Row
+                self._conn.execute("PRAGMA foreign_keys=ON")
                 self._check_schema()
             else:
                 self._conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None)
                 self._conn.row_factory = sqlite3.Row
                 self._conn.execute("PRAGMA journal_mode=WAL")
                 self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.execute("PRAGMA foreign_keys=ON")  # side tables cascade on delete
                 self._init_schema()
         except sqlite3.DatabaseError as exc:
             raise LibraryError(f"cannot open library catalog {path}: {exc}") from exc
@@ -208,6 +215,31 @@ class Catalog:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
+
+    def ensure_tables(self, ddl: str) -> bool:
+        """Create a side table's tables and indexes (``ddl``: ``CREATE ... IF NOT EXISTS`` statements).
+
+        Returns:
+            Whether they exist now: a read-only catalog creates nothing and reports whether the
+            statements' first table is already there (readers then treat a missing table as empty).
+        """
+        statements = [statement for statement in ddl.split(";") if statement.strip()]
+        if self.read_only:
+            first = statements[0].split("EXISTS", 1)[-1].split("(", 1)[0].split()[0] if statements else ""
+            return self.has_table(first)
+        with self.transaction() as conn:
+            for statement in statements:
+                conn.execute(statement)
+        return True
+
+    def has_table(self, name: str) -> bool:
+        """Whether a table (or FTS5 virtual table) called ``name`` exists in this file."""
+        row = self._conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+        return row.fetchone() is not None
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        """The rows of one read statement (side tables read through this; writes use :meth:`transaction`)."""
+        return self._conn.execute(sql, tuple(params)).fetchall()
 
     def get(self, path: str) -> VideoRecord | None:
         """The record for an absolute ``path``, or ``None``."""
