@@ -39,7 +39,7 @@ from chronolens.library.ann import AnnConfig, FrameIndex
 from chronolens.library.catalog import Catalog, VideoRecord
 from chronolens.library.manifest import Manifest, decoder_versions, read_manifest, write_manifest
 from chronolens.library.results import LibraryInfo
-from chronolens.library.store import EmbeddingStore
+from chronolens.library.store import STORAGE_DTYPE, EmbeddingStore
 from chronolens.library.view import SearchView, SearchViews
 from chronolens.video.sampling import FixedFps, Sampling, parse_sampling
 
@@ -307,6 +307,7 @@ class Library:
         path = writes.resolve(video)
         emb, ts = writes.validate_features(embeddings, timestamps, dim=self.manifest.dim, source=path)
         size, mtime_ns = writes.file_identity(path)
+        stored = emb.astype(STORAGE_DTYPE)  # converted once: hashed and saved as stored
         with self.writing() as (catalog, store):
             writes.commit_video(
                 catalog,
@@ -314,8 +315,8 @@ class Library:
                 path=path,
                 size=size,
                 mtime_ns=mtime_ns,
-                content_hash=writes.features_hash(emb, ts),
-                embeddings=emb,
+                content_hash=writes.features_hash(stored, ts),
+                embeddings=stored,
                 timestamps=ts,
                 duration=writes.features_duration(ts, duration),
                 fps=0.0,
