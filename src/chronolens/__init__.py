@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from chronolens.encoders import Encoder, EncoderEntry, list_encoders, load_encoder
     from chronolens.ingest import IngestConfig, IngestReport, index
     from chronolens.library import AnnConfig, Library, LibraryInfo, VideoRecord
+    from chronolens.speech import Transcript, load_speech
+    from chronolens.speech import transcribe_file as transcribe
     from chronolens.tasks.answer import ask, caption
     from chronolens.tasks.ground.tfvtg import GroundingConfig
     from chronolens.tasks.highlights import HighlightConfig
@@ -78,6 +80,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "GroundingResult": ("chronolens.tasks.results", "GroundingResult"),
     "caption": ("chronolens.tasks.answer", "caption"),
     "ask": ("chronolens.tasks.answer", "ask"),
+    # speech
+    "transcribe": ("chronolens.speech", "transcribe_file"),
+    "load_speech": ("chronolens.speech", "load_speech"),
+    "Transcript": ("chronolens.speech", "Transcript"),
     # encoders
     "load_encoder": ("chronolens.encoders", "load_encoder"),
     "list_encoders": ("chronolens.encoders", "list_encoders"),
@@ -123,6 +129,7 @@ __all__ = [
     "Sampling",
     "SearchResult",
     "Span",
+    "Transcript",
     "UniformN",
     "VideoEmbeddings",
     "VideoInfo",
@@ -135,9 +142,11 @@ __all__ = [
     "index",
     "list_encoders",
     "load_encoder",
+    "load_speech",
     "probe",
     "read_frames",
     "search",
+    "transcribe",
     "video_embeddings",
 ]
 
