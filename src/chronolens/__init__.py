@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from chronolens.speech import Transcript, load_speech
     from chronolens.speech import transcribe_file as transcribe
     from chronolens.tasks.answer import ask, caption
+    from chronolens.tasks.keyframes import keyframes
+    from chronolens.tasks.shots import ShotResult, snap_to_shots
+    from chronolens.tasks.shots import detect_shots as shots
     from chronolens.tasks.ground.tfvtg import GroundingConfig
     from chronolens.tasks.highlights import HighlightConfig
     from chronolens.tasks.results import GroundingResult
@@ -80,6 +83,10 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "GroundingResult": ("chronolens.tasks.results", "GroundingResult"),
     "caption": ("chronolens.tasks.answer", "caption"),
     "ask": ("chronolens.tasks.answer", "ask"),
+    "shots": ("chronolens.tasks.shots", "detect_shots"),
+    "snap_to_shots": ("chronolens.tasks.shots", "snap_to_shots"),
+    "ShotResult": ("chronolens.tasks.shots", "ShotResult"),
+    "keyframes": ("chronolens.tasks.keyframes", "keyframes"),
     # speech
     "transcribe": ("chronolens.speech", "transcribe_file"),
     "load_speech": ("chronolens.speech", "load_speech"),
@@ -128,6 +135,7 @@ __all__ = [
     "Moment",
     "Sampling",
     "SearchResult",
+    "ShotResult",
     "Span",
     "Transcript",
     "UniformN",
@@ -140,12 +148,15 @@ __all__ = [
     "ground",
     "highlights",
     "index",
+    "keyframes",
     "list_encoders",
     "load_encoder",
     "load_speech",
     "probe",
     "read_frames",
     "search",
+    "shots",
+    "snap_to_shots",
     "transcribe",
     "video_embeddings",
 ]

@@ -220,6 +220,14 @@ class Library:
         return self._ann_config
 
     @property
+    def catalog(self) -> Catalog:
+        """The library's catalog, for reading (side tables read through ``Catalog.query``).
+
+        Writes go through :meth:`writing`, which also holds the library's write lock.
+        """
+        return self._catalog
+
+    @property
     def sampling(self) -> Sampling:
         """The library's frame sampling policy."""
         return parse_sampling(self.manifest.sampling)
