@@ -36,13 +36,13 @@ if TYPE_CHECKING:
     from chronolens.speech import Transcript, load_speech
     from chronolens.speech import transcribe_file as transcribe
     from chronolens.tasks.answer import ask, caption
-    from chronolens.tasks.keyframes import keyframes
-    from chronolens.tasks.shots import ShotResult, snap_to_shots
-    from chronolens.tasks.shots import detect_shots as shots
     from chronolens.tasks.ground.tfvtg import GroundingConfig
     from chronolens.tasks.highlights import HighlightConfig
+    from chronolens.tasks.keyframes import keyframes
     from chronolens.tasks.results import GroundingResult
     from chronolens.tasks.search import SearchResult, search
+    from chronolens.tasks.shots import ShotResult, snap_to_shots
+    from chronolens.tasks.shots import detect_shots as shots
     from chronolens.tasks.video import VideoEmbeddings, video_embeddings
     from chronolens.tasks.video import ground_video as ground
     from chronolens.tasks.video import video_highlights as highlights

@@ -6,7 +6,7 @@ import argparse
 import json
 from collections.abc import Sequence
 
-from chronolens.cli.search import positive_int, require_query
+from chronolens.cli.search import add_snap_argument, positive_int, require_query
 from chronolens.timebase import Moment, clock
 
 HELP = "find when a query happens in one video (training-free grounding, composite queries too)"
@@ -39,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-decompose", dest="decompose", action="store_false", help="ground the whole query as one"
     )
+    add_snap_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the GroundingResult as JSON")
 
 
@@ -56,6 +57,15 @@ def run(args: argparse.Namespace) -> int:
         top_k=args.top_k,
         decompose=args.decompose,
     )
+    if args.snap == "shots":
+        import dataclasses
+
+        from chronolens.tasks.shots import shots_for, snap_to_shots
+
+        shots = shots_for(args.video, library=args.library)
+        result = dataclasses.replace(
+            result, windows=tuple(snap_to_shots(result.windows, shots, duration=result.duration))
+        )
     if args.json:
         print(json.dumps({"video": str(args.video), "query": args.query, **result.to_json()}))
         return 0

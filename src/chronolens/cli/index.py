@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from chronolens.ingest.report import IngestReport
+    from chronolens.ingest.shots import ShotsReport
+    from chronolens.library import Library
 
 HELP = "index video files and folders into a library (incremental: unchanged files are skipped)"
 
@@ -68,6 +70,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=2.0,
         metavar="S",
         help="with --features: seconds per row of files without timestamps (default 2, QVHighlights clips)",
+    )
+    parser.add_argument(
+        "--shots",
+        nargs="?",
+        const="histogram",
+        default=None,
+        metavar="DETECTOR",
+        help="after indexing, store each video's shots: histogram (default), embedding (from the stored "
+        "frame embeddings, no decoding) or transnetv2 (chronolens[shots]); see `chronolens shots`",
     )
     parser.add_argument("--json", action="store_true", help="print the ingest report as one JSON object")
 
@@ -153,19 +164,31 @@ def run(args: argparse.Namespace) -> int:
     config = IngestConfig(retry_failed=args.retry_failed)
     if args.features and args.rebuild:
         raise UsageError("--features adds precomputed features; it cannot --rebuild (re-index from videos)")
+    if args.shots:
+        from chronolens.tasks.shots import get_detector
+
+        get_detector(args.shots)  # a typo fails before any indexing
+        if args.features and args.shots != "embedding":
+            raise UsageError("--features has no frames to decode: use --shots embedding")
+    shots_report = None
     try:
         if args.features:
             from chronolens.ingest.features import index_features
 
             with chronolens.Library.open(root, model=model, sampling=sampling) as library:
                 report = index_features(library, args.paths, step=args.feature_step, progress=not args.quiet)
+                shots_report = _index_shots(library, args.shots, progress=not args.quiet)
         elif args.rebuild and exists:
             report = rebuild(
                 root, model=model, sampling=sampling, paths=args.paths, config=config, progress=not args.quiet
             )
+            if args.shots:
+                with chronolens.Library.open(root) as library:
+                    shots_report = _index_shots(library, args.shots, progress=not args.quiet)
         else:
             with chronolens.Library.open(root, model=model, sampling=sampling) as library:
                 report = chronolens.index(library, args.paths, config=config, progress=not args.quiet)
+                shots_report = _index_shots(library, args.shots, progress=not args.quiet)
     except OSError as exc:  # e.g. the disk filled up while writing embeddings
         _remove_new_library(where, created, exists, before)
         raise LibraryError(f"cannot write library {root.absolute()}: {exc.strerror or exc}") from exc
@@ -179,7 +202,10 @@ def run(args: argparse.Namespace) -> int:
     all_failed = bool(report.failed) and not report.indexed and not report.unchanged
     status = 1 if all_failed or nothing else 0
     if args.json:
-        print(json.dumps(report.to_json()))
+        out = report.to_json()
+        if shots_report is not None:
+            out["shots"] = shots_report.to_json()
+        print(json.dumps(out))
         return status
     if nothing:
         _print_entries(report, verbose=args.verbose > 0)
@@ -194,7 +220,24 @@ def run(args: argparse.Namespace) -> int:
         + hint
     )
     _print_entries(report, verbose=args.verbose > 0)
+    if shots_report is not None:
+        print(
+            f"shots ({shots_report.detector}): stored {len(shots_report.stored)}, unchanged "
+            f"{len(shots_report.unchanged)}, failed {len(shots_report.failed)} ({shots_report.n_shots} shots)"
+        )
+        for path, error in shots_report.failed.items():
+            print(f"  shots failed: {path}: {error}", file=sys.stderr)
     return status
+
+
+def _index_shots(library: Library, detector: str | None, *, progress: bool) -> ShotsReport | None:
+    """The ``--shots`` pass after indexing: every indexed video lacking current shots (None: not asked)."""
+    if not detector:
+        return None
+    from chronolens.ingest.shots import index_shots
+    from chronolens.tasks.shots import get_detector
+
+    return index_shots(library, detector=get_detector(detector), progress=progress)
 
 
 def _print_entries(report: IngestReport, *, verbose: bool) -> None:

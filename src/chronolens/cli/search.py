@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+from typing import TYPE_CHECKING
 
 from chronolens.cli.index import add_library_argument
 from chronolens.errors import UsageError
 from chronolens.timebase import clock
+
+if TYPE_CHECKING:
+    from chronolens.tasks.search import SearchResult
 
 HELP = "search a library by text: best videos and the moments inside them"
 
@@ -55,12 +60,24 @@ def add_query_arguments(parser: argparse.ArgumentParser, *, like: str) -> None:
     )
 
 
+def add_snap_argument(parser: argparse.ArgumentParser) -> None:
+    """``--snap shots`` (shared with ``ground``): moment edges moved onto shot boundaries."""
+    parser.add_argument(
+        "--snap",
+        choices=("shots",),
+        default=None,
+        help="move each moment's edges onto the nearest shot boundary within 1 s (the library's stored "
+        "shots, else cuts found in its frame embeddings; see `chronolens shots`)",
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``chronolens search``."""
     add_query_arguments(parser, like="ground")
     parser.add_argument(
         "--saliency", action="store_true", help="also return each hit's per-2 s-clip saliency of the query"
     )
+    add_snap_argument(parser)
     parser.add_argument(
         "--json",
         action="store_true",
@@ -83,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
         decompose=args.decompose,
         saliency=args.saliency,
     )
+    if args.snap == "shots" and results:
+        results = _snapped(args.library or default_library_path(), results)
     if args.json:
         print(json.dumps({"query": args.query, "results": [r.to_json() for r in results]}))
         return 0
@@ -96,3 +115,19 @@ def run(args: argparse.Namespace) -> int:
         for m in result.moments:
             print(f"{'':>{13 + width}}  {clock(m.start)} - {clock(m.end)}  ({m.score:.3f})")
     return 0
+
+
+def _snapped(library: str | os.PathLike[str], results: list[SearchResult]) -> list[SearchResult]:
+    """``results`` with every moment's edges on the shot boundaries of its video (``--snap shots``)."""
+    import dataclasses
+
+    import chronolens
+    from chronolens.tasks.shots import library_shots, snap_to_shots
+
+    with chronolens.Library.open(library, create=False, read_only=True) as lib:
+        return [
+            dataclasses.replace(
+                r, moments=snap_to_shots(r.moments, library_shots(lib, r.video), duration=r.duration)
+            )
+            for r in results
+        ]
