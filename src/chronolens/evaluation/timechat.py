@@ -20,6 +20,11 @@ tuned on), greedily; the predictions are written in the task's native format and
 - ``highlights``: the raw answers and a QVHighlights prediction jsonl
   ``{qid, query, vid, pred_saliency_scores}`` (clip scores from the answer's times and
   scores); ``metrics.qvhighlights.evaluate_qvhighlights``: HL mAP and HIT@1 (VeryGood level).
+
+A checkpoint trained with ``model.transcript = true`` hears the videos here too: each prompt
+carries the transcript beside its video (``VIDEO.transcript.json``, else ``VIDEO.srt`` /
+``.vtt``; :func:`chronolens.models.timechat.transcript.video_transcript`), under the model's line
+and token limits; a video without one is asked exactly as without speech.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chronolens.atomic import write_json_atomic, write_jsonl_atomic
 from chronolens.data.formats.timeit_tasks import BENCH_TASKS
@@ -46,6 +51,9 @@ from chronolens.tasks.answer import (
     highlight_instruction,
 )
 from chronolens.timebase.text import check_parser, highlight_saliency, parse_highlight_answer
+
+if TYPE_CHECKING:
+    from chronolens.models.timechat.config import TimeChatConfig
 
 __all__ = [
     "TASKS",
@@ -173,6 +181,7 @@ def run_timechat_bench(
     device: str | None = None,
     session: TimeChatSession | None = None,
     progress: bool = False,
+    transcripts: bool | None = None,
 ) -> TimeChatBenchReport:
     """Ask a TimeChat checkpoint every query of a benchmark split, write its predictions, score them.
 
@@ -191,6 +200,8 @@ def run_timechat_bench(
         device: torch device (with ``checkpoint``).
         session: an existing session (shares its loaded model and sampled videos).
         progress: show a progress bar.
+        transcripts: put each video's transcript file in its prompts; None = when the model's
+            config says ``transcript = true`` (a session with a ``generate_fn`` has no config: off).
 
     Returns:
         The report; its ``files`` name every file written.
@@ -225,6 +236,7 @@ def run_timechat_bench(
         max_new_tokens=max_new_tokens or MAX_NEW_TOKENS[task],
         batch_size=batch_size,
         progress=progress,
+        speech=_speech_config(session, transcripts),
     )
     runner = {"grounding": _grounding, "dense-captioning": _dense_captioning, "highlights": _highlights}[task]
     report = runner(ctx)
@@ -251,6 +263,7 @@ class _Context:
     max_new_tokens: int
     batch_size: int
     progress: bool
+    speech: TimeChatConfig | None = None  # the transcript limits; None = prompts without speech
 
     def path(self, name: str) -> Path:
         return self.out / name
@@ -300,9 +313,37 @@ def _grounding(ctx: _Context) -> TimeChatBenchReport:
     )
 
 
-def _generate(ctx: _Context, sampled: VideoFeatures, instructions: list[str]) -> list[str]:
+def _speech_config(session: TimeChatSession, transcripts: bool | None) -> TimeChatConfig | None:
+    """The config whose transcript limits the prompts follow, or None for prompts without speech."""
+    from chronolens.models.timechat.config import TimeChatConfig
+
+    if transcripts is False:
+        return None
+    config = session.model.config if session.generate_fn is None else None
+    if transcripts is None:
+        return config if config is not None and config.transcript else None
+    return (config or TimeChatConfig()).with_(transcript=True)
+
+
+def _transcript(ctx: _Context, path: Path) -> str | None:
+    """The transcript lines of the video at ``path`` for its prompts (None: none, or speech is off)."""
+    from chronolens.models.timechat.transcript import config_transcript_text, video_transcript
+
+    if ctx.speech is None:
+        return None
+    tokenizer = ctx.session.model.tokenizer if ctx.session.generate_fn is None else None
+    return config_transcript_text(video_transcript(path), ctx.speech, tokenizer)
+
+
+def _generate(
+    ctx: _Context, sampled: VideoFeatures, instructions: list[str], transcript: str | None = None
+) -> list[str]:
     return ctx.session.generate(
-        sampled, instructions, max_new_tokens=ctx.max_new_tokens, batch_size=ctx.batch_size
+        sampled,
+        instructions,
+        transcript=transcript,
+        max_new_tokens=ctx.max_new_tokens,
+        batch_size=ctx.batch_size,
     )
 
 
@@ -323,7 +364,7 @@ def _answer_by_video(
         for key, items in groups.items():
             path = ctx.files[key]
             sampled = ctx.session.sample(path)
-            texts = _generate(ctx, sampled, [instruction(r) for _, r in items])
+            texts = _generate(ctx, sampled, [instruction(r) for _, r in items], _transcript(ctx, path))
             for (n, r), text in zip(items, texts, strict=True):
                 yield n, r, path, sampled, text
             bar.update(1)
@@ -355,7 +396,7 @@ def _dense_captioning(ctx: _Context) -> TimeChatBenchReport:
     ) as bar:
         for n, (video, vid) in enumerate(zip(ground_truth, vids, strict=True)):
             sampled = ctx.session.sample(ctx.files[vid])
-            (text,) = _generate(ctx, sampled, [instruction])
+            (text,) = _generate(ctx, sampled, [instruction], _transcript(ctx, ctx.files[vid]))
             answers.append({"vname": video.key, "generated_cap": text, "query": instruction, "id": n})
             events = parse_timestamped_captions(text, duration=sampled.duration, parser=ctx.parser)
             failures += not events

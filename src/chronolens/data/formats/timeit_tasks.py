@@ -2,7 +2,8 @@
 
 TimeIT (TimeChat's instruction data) names its tasks ``tvg`` (temporal video grounding),
 ``vhd`` (video highlight detection), ``dvc`` (dense video captioning), ``step`` (step
-localisation), ``vs`` (video summarisation) and ``tvc`` (transcribed speech captioning). An
+localisation), ``vs`` (video summarisation) and ``tvc`` (transcribed speech generation:
+TimeIT's ``transcribed_speech_generation/yttemporal``, files ``instruct_tsg_*``). An
 item says which task it belongs to only through its ``"source"`` (``"Charades"``,
 ``"QVHighlights"``, ``"synth_tvg"``, ...): :data:`SOURCE_WORDS` lists the words that name each
 task there and :func:`task_of` reads them.
@@ -34,7 +35,7 @@ VHD = "vhd"  # video highlight detection: saliency of moments for a query
 DVC = "dvc"  # dense video captioning: timed events
 STEP = "step"  # step localisation: timed steps
 VS = "vs"  # video summarisation
-TVC = "tvc"  # transcribed speech captioning
+TVC = "tvc"  # transcribed speech generation: the timestamped transcript of the video's speech
 OTHER = "other"  # what task_of answers for a source naming none of the above
 
 # Words in a TimeIT item's "source" naming its task (TimeIT's own sources and chronolens synth's
@@ -45,7 +46,7 @@ SOURCE_WORDS: dict[str, tuple[str, ...]] = {
     DVC: ("dvc", "dense", "youcook", "anet", "activitynet", "vitt"),
     STEP: ("step", "coin", "crosstask"),
     VS: ("summar", "tvsum", "summe"),
-    TVC: ("tvc", "transcribed"),
+    TVC: ("tvc", "transcri", "tsg", "tsp", "yttemporal", "speech"),
 }
 TASKS: tuple[str, ...] = tuple(SOURCE_WORDS)  # every TimeIT task name, in TimeIT's order
 

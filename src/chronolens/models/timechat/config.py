@@ -55,6 +55,12 @@ class TimeChatConfig:
     lora_dropout: float = 0.05  # dropout on the LoRA input
     lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")  # LLM modules LoRA wraps
     max_text_tokens: int = 512  # prompt + answer tokens per sample, excluding the video tokens
+    # Speech in the prompt (models.timechat.transcript): False keeps every prompt as without speech.
+    transcript: bool = False  # put the video's timestamped transcript (ASR) in the prompt
+    transcript_max_lines: int = 15  # most transcript lines, spread evenly over the video (TimeChat: 15)
+    # most LLM tokens of the transcript block; the budget is min(this, max_text_tokens // 2) and
+    # lines are dropped (evenly) until the block fits
+    transcript_max_tokens: int = 256
     seed: int = 0  # initialisation seed of the randomly initialised parts (Q-Formers, projection, tiny LLM)
 
     def __post_init__(self) -> None:
@@ -78,6 +84,8 @@ class TimeChatConfig:
             "lora_r": self.lora_r,
             "lora_alpha": self.lora_alpha,
             "max_text_tokens": self.max_text_tokens,
+            "transcript_max_lines": self.transcript_max_lines,
+            "transcript_max_tokens": self.transcript_max_tokens,
         }
         for name, value in positive.items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -125,6 +133,11 @@ class TimeChatConfig:
             ) from exc
 
     # -- derived --------------------------------------------------------------------------------
+
+    @property
+    def transcript_token_budget(self) -> int:
+        """Most LLM tokens of the transcript block: ``min(transcript_max_tokens, max_text_tokens // 2)``."""
+        return min(self.transcript_max_tokens, self.max_text_tokens // 2)
 
     @property
     def is_tiny_llm(self) -> bool:

@@ -91,6 +91,7 @@ class TimeChatSample:
     answer: str | None  # target text; None at inference
     video: str  # video path or id
     duration: float  # video duration in seconds
+    transcript: str | None = None  # the transcript lines in ``prompt`` (None = no speech in the prompt)
 
 
 @dataclass

@@ -14,6 +14,14 @@ tower is the expensive part of every epoch.
 Video paths are resolved against, in order: the ``video_root`` given by the caller, the json
 file's directory and that directory's parent (``chronolens synth`` writes paths relative to the
 dataset root, one level above ``annotations/``).
+
+Speech: each turn carries its video's ASR segments where the json has them (the item's
+``"asr"`` field or TimeIT's inline ``"Transcribed speech: ..."`` question prefix,
+:func:`chronolens.data.formats.timeit.item_asr`); with ``speech=True`` an item without them
+takes the transcript beside its video (``VIDEO.transcript.json``, ``VIDEO.srt`` / ``.vtt``;
+:func:`chronolens.models.timechat.transcript.video_transcript`). ``build_samples`` puts them in
+the prompt when the model's config says ``transcript = true``, except for transcription turns
+(whose answer is the transcript) and questions that already hold TimeIT's inline ASR.
 """
 
 from __future__ import annotations
@@ -28,8 +36,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from chronolens.data.formats.timeit import read_timeit
-from chronolens.data.formats.timeit_tasks import task_of
+from chronolens.data.formats.timeit import item_asr, read_timeit, split_inline_asr
+from chronolens.data.formats.timeit_tasks import TVC, task_of
 from chronolens.errors import ChronolensError, FormatError
 from chronolens.models.timechat.features import FrameFeatures, VideoFeatures, encode_video
 from chronolens.progress import progress_bar
@@ -37,7 +45,8 @@ from chronolens.progress import progress_bar
 if TYPE_CHECKING:
     import torch
 
-    from chronolens.models.timechat import TimeChatSample
+    from chronolens.models.timechat import TimeChatConfig, TimeChatSample
+    from chronolens.speech.base import Segment
 
 __all__ = [
     "FeatureCache",
@@ -47,6 +56,7 @@ __all__ = [
     "encode_videos",
     "load_turns",
     "stack_features",
+    "turn_transcript",
 ]
 
 logger = logging.getLogger(__name__)
@@ -64,6 +74,8 @@ class TimeITTurn:
     source: str  # the item's "source" ("" when absent)
     task: str  # the TimeIT task its source names (``timeit_tasks.task_of``)
     item: int  # index of the item in its json file
+    asr: tuple[Segment, ...] | None = None  # the video's speech, seconds on its clock; None = unknown
+    inline_asr: bool = False  # the question already holds TimeIT's "Transcribed speech: ..." prefix
 
 
 def _resolve_video(name: str, roots: Sequence[Path], json_path: Path, item: int) -> Path:
@@ -85,6 +97,7 @@ def load_turns(
     tasks: Iterable[str] | None = None,
     video_root: str | os.PathLike[str] | None = None,
     max_items: int | None = None,
+    speech: bool = False,
 ) -> list[TimeITTurn]:
     """Read a TimeIT json file into turns, keeping only ``tasks`` and checking every video exists.
 
@@ -94,12 +107,14 @@ def load_turns(
             source: ``tvg``, ``vhd``, ``dvc``, ...) is one of these (``None``: all).
         video_root: where relative video paths live (default: the json's directory or its parent).
         max_items: keep only the first items after filtering (quick experiments).
+        speech: items without ASR in the json take the transcript file beside their video.
 
     Returns:
         One ``TimeITTurn`` per question/answer turn of the kept items.
 
     Raises:
-        FormatError: the file is not TimeIT json (names the file and the item).
+        FormatError: the file is not TimeIT json, or an item's ASR (or, with ``speech``, a
+            transcript beside its video) is malformed (names the file and the item).
         ChronolensError: a kept item's video does not exist (names the file, item and video).
     """
     json_path = Path(path)
@@ -120,17 +135,23 @@ def load_turns(
             break
         kept += 1
         video = _resolve_video(str(item["video"]), roots, json_path, index)
+        asr = item_asr(item, where=f"{json_path}: item {index} ({item['video']})")
+        if asr is None and speech:
+            asr = _sidecar_asr(video, json_path, index)
         qa = item["QA"]
         assert isinstance(qa, list)  # checked by read_timeit
         for turn in qa:
+            question = str(turn["q"]).strip()
             turns.append(
                 TimeITTurn(
                     video=video,
-                    question=str(turn["q"]).strip(),
+                    question=question,
                     answer=str(turn["a"]).strip(),
                     source=source,
                     task=task,
                     item=index,
+                    asr=asr,
+                    inline_asr=split_inline_asr(question) is not None,
                 )
             )
     if not turns:
@@ -138,6 +159,17 @@ def load_turns(
         raise FormatError(f"{json_path}: no TimeIT items{wanted}")
     logger.info("%s: %d turns from %d items", json_path, len(turns), kept)
     return turns
+
+
+def _sidecar_asr(video: Path, json_path: Path, index: int) -> tuple[Segment, ...] | None:
+    """The segments of the transcript beside ``video``, or None when there is none."""
+    from chronolens.models.timechat.transcript import video_transcript
+
+    try:
+        transcript = video_transcript(video)
+    except FormatError as exc:
+        raise FormatError(f"{json_path}: item {index}: {exc}") from exc
+    return None if transcript is None else transcript.segments
 
 
 def default_cache_dir() -> Path:
@@ -261,13 +293,18 @@ def build_samples(
     features: dict[Path, VideoFeatures],
     *,
     transcripts: dict[Path, str] | None = None,
+    config: TimeChatConfig | None = None,
+    tokenizer: object = None,
 ) -> list[TimeChatSample]:
     """Pair each turn with its video's features into a ``TimeChatSample`` (prompt from the question).
 
     Args:
         turns: from ``load_turns``.
         features: from ``encode_videos``; must hold every turn's video.
-        transcripts: optional timestamped transcript text per video, placed in the prompt.
+        transcripts: optional timestamped transcript text per video, placed in the prompt as given.
+        config: with ``transcript = true``, each turn's ASR goes in its prompt (see
+            :func:`turn_transcript`) unless ``transcripts`` names its video.
+        tokenizer: the LLM tokenizer, to count the transcript's token budget (None: words).
 
     Returns:
         One sample per turn, in order.
@@ -278,6 +315,8 @@ def build_samples(
     for turn in turns:
         value = features[turn.video]
         transcript = transcripts.get(turn.video) if transcripts else None
+        if transcript is None and config is not None:
+            transcript = turn_transcript(turn, config, tokenizer)
         samples.append(
             TimeChatSample(
                 features=value.features,
@@ -286,9 +325,24 @@ def build_samples(
                 answer=turn.answer,
                 video=str(turn.video),
                 duration=value.duration,
+                transcript=transcript if transcript and transcript.strip() else None,
             )
         )
     return samples
+
+
+def turn_transcript(turn: TimeITTurn, config: TimeChatConfig, tokenizer: object = None) -> str | None:
+    """The transcript lines a turn's prompt carries under ``config``, or None.
+
+    None when ``config.transcript`` is off, the turn has no speech, it is a transcription turn
+    (its answer is the transcript: in the prompt it would be copied, not heard), or its question
+    already holds TimeIT's inline ASR.
+    """
+    from chronolens.models.timechat.transcript import config_transcript_text
+
+    if not config.transcript or not turn.asr or turn.task == TVC or turn.inline_asr:
+        return None
+    return config_transcript_text(turn.asr, config, tokenizer)
 
 
 def stack_features(

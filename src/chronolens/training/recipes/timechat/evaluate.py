@@ -5,6 +5,12 @@ features cached for training), and the answers are recorded and scored by
 :func:`chronolens.evaluation.timechat_grounding.score_grounding_answers` — the evaluation
 ``chronolens bench timechat --task grounding`` scores with — next to the uniform-window and
 random baselines, drawn in the same run.
+
+Transcription turns (TimeIT's ``tvc``, trained when ``data.tasks`` names it) are answered the
+same way and scored by :func:`chronolens.evaluation.timechat_transcription.score_transcription_answers`
+(word error rate, segment start / end error) against the segments their reference answers state.
+With ``model.transcript = true`` the grounding prompts carry each video's transcript as in
+training (``data.turn_transcript``); transcription prompts never do.
 """
 
 from __future__ import annotations
@@ -22,13 +28,18 @@ from chronolens.errors import ChronolensError
 from chronolens.evaluation.timechat_grounding import GroundingQuery, score_grounding_answers
 from chronolens.models.timechat.features import VideoFeatures
 from chronolens.progress import progress_bar
-from chronolens.training.recipes.timechat.data import TimeITTurn, stack_features
+from chronolens.training.recipes.timechat.data import TimeITTurn, stack_features, turn_transcript
 from chronolens.training.recipes.timechat.settings import EvalSettings
 
 if TYPE_CHECKING:
     from chronolens.models.timechat import TimeChat
 
-__all__ = ["GroundingEvaluation", "evaluate_grounding_split"]
+__all__ = [
+    "GroundingEvaluation",
+    "TranscriptionEvaluation",
+    "evaluate_grounding_split",
+    "evaluate_transcription_split",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +105,10 @@ def evaluate_grounding_split(
     for start in progress_bar(range(0, len(queries), step), desc="ground", unit="batch", enabled=progress):
         chunk = queries[start : start + step]
         feats, times, mask = stack_features([features[turn.video] for _, turn, _ in chunk])
-        prompts = [build_prompt(turn.question) for _, turn, _ in chunk]
+        prompts = [
+            build_prompt(turn.question, turn_transcript(turn, model.config, model.tokenizer))
+            for _, turn, _ in chunk
+        ]
         with torch.autocast(device_type=device.type, dtype=autocast, enabled=autocast is not None):
             texts.extend(
                 model.generate(
@@ -132,3 +146,96 @@ def evaluate_grounding_split(
             preds[qid] = windows[0][:2]  # the top-ranked window is the R1 prediction
         results[name] = evaluate_grounding(preds, truth)
     return GroundingEvaluation(metrics=results, answers=answers, ground_truth=scores.ground_truth)
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptionEvaluation:
+    """The scored transcription answers of one evaluation."""
+
+    metrics: dict[str, float | int]  # wer, start_error, end_error, matched, missed, extra, parsed, n
+    answers: list[dict[str, Any]]  # per turn: video, generated answer, parsed and reference segments
+
+
+def _answer_all(
+    model: TimeChat,
+    turns: Sequence[TimeITTurn],
+    features: Mapping[Path, VideoFeatures],
+    prompts: Sequence[str],
+    *,
+    batch_size: int,
+    max_new_tokens: int,
+    device: torch.device,
+    autocast: torch.dtype | None,
+    progress: bool,
+    desc: str,
+) -> list[str]:
+    """Greedy answers to ``prompts`` (one per turn) on the turns' cached features, batched."""
+    texts: list[str] = []
+    model.eval()
+    for start in progress_bar(range(0, len(turns), batch_size), desc=desc, unit="batch", enabled=progress):
+        chunk = turns[start : start + batch_size]
+        feats, times, mask = stack_features([features[turn.video] for turn in chunk])
+        with torch.autocast(device_type=device.type, dtype=autocast, enabled=autocast is not None):
+            texts.extend(
+                model.generate(
+                    feats.to(device),
+                    times.to(device),
+                    mask.to(device),
+                    list(prompts[start : start + batch_size]),
+                    max_new_tokens=max_new_tokens,
+                )
+            )
+    return texts
+
+
+def evaluate_transcription_split(
+    model: TimeChat,
+    turns: Sequence[TimeITTurn],
+    features: Mapping[Path, VideoFeatures],
+    settings: EvalSettings,
+    *,
+    device: torch.device,
+    autocast: torch.dtype | None = None,
+    progress: bool = True,
+) -> TranscriptionEvaluation:
+    """Transcribe every transcription turn's video with the model and score the answers.
+
+    The reference segments of a turn are those its reference answer states (TimeIT's
+    ``"Transcribed speech: s - e seconds, text. ..."``).
+
+    Raises:
+        ChronolensError: no turn's reference answer states a timed segment.
+    """
+    from chronolens.data.formats.timeit import parse_transcription_answer
+    from chronolens.evaluation.timechat_transcription import score_transcription_answers
+    from chronolens.models.timechat import build_prompt
+
+    kept = [t for t in turns if parse_transcription_answer(t.answer)]
+    if not kept:
+        raise ChronolensError("no transcription turns with reference segments to evaluate")
+    prompts = [build_prompt(turn.question) for turn in kept]  # never the transcript: it is the answer
+    texts = _answer_all(
+        model,
+        kept,
+        features,
+        prompts,
+        batch_size=settings.batch_size,
+        max_new_tokens=settings.transcription_max_new_tokens,
+        device=device,
+        autocast=autocast,
+        progress=progress,
+        desc="transcribe",
+    )
+    references = [parse_transcription_answer(t.answer) for t in kept]
+    durations = [features[t.video].duration for t in kept]
+    scores = score_transcription_answers(references, texts, durations)
+    answers = [
+        {
+            "video": turn.video.name,
+            "generated_cap": text,
+            "segments": [[s.start, s.end, s.text] for s in parsed],
+            "reference": [[s.start, s.end, s.text] for s in ref],
+        }
+        for turn, text, parsed, ref in zip(kept, texts, scores.segments, references, strict=True)
+    ]
+    return TranscriptionEvaluation(metrics=scores.metrics, answers=answers)

@@ -23,8 +23,14 @@ is run by ``run_timechat(recipe, out_dir)``, which runs one function per stage:
    ``stages.main_stage``);
 6. grounds the eval split's grounding queries with greedy decoding, parses the answers with
    ``chronolens.timebase.text.parse_span`` (clamped to the video; unparsed answers are misses) and
-   scores R1@{0.3,0.5,0.7} and mIoU next to the uniform-window and random baselines
+   scores R1@{0.3,0.5,0.7} and mIoU next to the uniform-window and random baselines; when the run
+   trains TimeIT's transcription task (``data.tasks`` holds ``tvc``) it also transcribes the eval
+   split's transcription turns and scores word error rate and segment start / end error
    (``stages.evaluate_stage``), and writes ``summary.json`` (``stages.write_summary``).
+
+With ``model.transcript = true`` prompts carry each video's timestamped transcript (the TimeIT
+json's ASR, or the transcript file beside the video; ``data.load_turns``), see
+``chronolens.models.timechat.transcript``.
 """
 
 from __future__ import annotations
@@ -132,9 +138,12 @@ def run_timechat(
     device, autocast = start_run(recipe, out)
     data = load_data(recipe, progress=progress)
     t_features = time.perf_counter() - t0
-    samples = build_samples(data.train_turns, data.train_features)
-    spans = [grounding_span(t) for t in data.train_turns]
     built = build_model(recipe, data, device)
+    # after the model: with model.transcript the tokenizer counts each transcript's token budget
+    samples = build_samples(
+        data.train_turns, data.train_features, config=built.config, tokenizer=built.model.tokenizer
+    )
+    spans = [grounding_span(t) for t in data.train_turns]
     lm_result, t_lm = lm_pretrain_stage(
         recipe.train,
         built,

@@ -147,6 +147,7 @@ class EvalSettings:
     """The grounding evaluation run after training."""
 
     max_new_tokens: int = 32  # greedy decoding budget per answer
+    transcription_max_new_tokens: int = 128  # greedy decoding budget per transcription answer
     batch_size: int = 16  # queries per generate call
     parser: str = "default"  # answer parser (chronolens.timebase.text.PARSERS)
     baseline_seed: int = 0  # seed of the uniform-window and random baselines
@@ -157,6 +158,10 @@ class EvalSettings:
 
         if self.max_new_tokens < 1 or self.batch_size < 1 or self.baseline_windows < 1:
             raise ValueError("eval.max_new_tokens, eval.batch_size and eval.baseline_windows must be >= 1")
+        if self.transcription_max_new_tokens < 1:
+            raise ValueError(
+                f"eval.transcription_max_new_tokens must be >= 1, got {self.transcription_max_new_tokens}"
+            )
         if self.parser not in PARSERS:
             raise ValueError(f"eval.parser must be one of {', '.join(PARSERS)}, got {self.parser!r}")
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from chronolens.data.formats.timeit_tasks import TVC
 from chronolens.errors import ChronolensError
 from chronolens.models.timechat.config import TimeChatConfig
 from chronolens.models.timechat.features import FrameFeatures
@@ -39,7 +40,10 @@ from chronolens.training.recipes.timechat.data import (
     encode_videos,
     load_turns,
 )
-from chronolens.training.recipes.timechat.evaluate import evaluate_grounding_split
+from chronolens.training.recipes.timechat.evaluate import (
+    evaluate_grounding_split,
+    evaluate_transcription_split,
+)
 from chronolens.training.recipes.timechat.runtime import (
     autocast_dtype,
     base_llm_names,
@@ -65,6 +69,7 @@ __all__ = [
     "MainStage",
     "RunData",
     "build_model",
+    "eval_tasks",
     "evaluate_stage",
     "grounding_span",
     "lm_pretrain_stage",
@@ -90,12 +95,24 @@ def grounding_span(turn: TimeITTurn) -> tuple[float, float] | None:
     return None if span is None else (span.start, span.end)
 
 
+def eval_tasks(train_tasks: Sequence[str]) -> tuple[str, ...]:
+    """The TimeIT tasks the eval split is scored on: grounding, plus transcription when trained on."""
+    return ("tvg", TVC) if TVC in train_tasks else ("tvg",)
+
+
 def tokenizer_corpus(turns: Sequence[TimeITTurn], config: TimeChatConfig) -> list[str]:
     """The texts the tiny LLM's word-level tokenizer is built from: prompts, answers, frame times."""
     from chronolens.models.timechat import build_prompt
 
     texts = [build_prompt(t.question) for t in turns] + [t.answer for t in turns]
     texts.append(config.timestamp_instruction(12.5))
+    if config.transcript:  # every word the prompts' transcripts may hold (no budget: a superset)
+        from chronolens.models.timechat.transcript import transcript_text
+
+        for turn in turns:
+            lines = transcript_text(turn.asr, max_lines=len(turn.asr)) if turn.asr else None
+            if lines:
+                texts.append(lines)
     return texts
 
 
@@ -221,12 +238,22 @@ def load_data(recipe: TimeChatRecipe, *, progress: bool) -> RunData:
         tasks=data.tasks or None,
         video_root=data.video_root or None,
         max_items=data.max_train_items or None,
+        speech=config.transcript,
     )
     eval_turns: list[TimeITTurn] = []
     if data.eval:
-        eval_turns = load_turns(data.path(data.eval), tasks=("tvg",), video_root=data.video_root or None)
-        if data.max_eval_queries:
-            eval_turns = eval_turns[: data.max_eval_queries]
+        eval_turns = load_turns(
+            data.path(data.eval),
+            tasks=eval_tasks(data.tasks),
+            video_root=data.video_root or None,
+            speech=config.transcript,
+        )
+        if data.max_eval_queries:  # the first N of each evaluated task
+            eval_turns = [
+                t
+                for task in dict.fromkeys(t.task for t in eval_turns)
+                for t in [u for u in eval_turns if u.task == task][: data.max_eval_queries]
+            ]
     tower = FrameFeatures(config.image_encoder)  # one load (and one weights hash) for both sets
     train_features, cache = encode_videos(
         [t.video for t in train_turns],
@@ -404,30 +431,53 @@ def evaluate_stage(
     autocast: torch.dtype | None,
     progress: bool,
 ) -> tuple[dict[str, dict[str, float | int]], float]:
-    """Ground the eval queries, write answers, ground truth and metrics to ``out/eval``."""
+    """Ground the eval queries, transcribe the transcription turns; answers and metrics to ``out/eval``.
+
+    Returns:
+        ``{"timechat" | "uniform-window" | "random": grounding metrics}`` when there are grounding
+        turns, plus ``"transcription"`` (WER, segment time errors) when there are transcription
+        turns; and the seconds taken.
+    """
     from chronolens.atomic import write_json_atomic
 
-    if not data.eval_turns:
+    grounding = [t for t in data.eval_turns if t.task == "tvg"]
+    speech = [t for t in data.eval_turns if t.task == TVC]
+    if not grounding and not speech:
         return {}, 0.0
     t3 = time.perf_counter()
-    evaluation = evaluate_grounding_split(
-        model,
-        data.eval_turns,
-        data.eval_features,
-        recipe.eval,
-        device=device,
-        autocast=autocast,
-        progress=progress,
-    )
-    t_eval = time.perf_counter() - t3
-    metrics = evaluation.metrics
-    # answers + gt re-score to the same figures with `chronolens eval charades-sta`
-    write_json_atomic(out / EVAL_DIR / "grounding_answers.json", evaluation.answers)
-    write_json_atomic(out / EVAL_DIR / "grounding_gt.json", evaluation.ground_truth)
-    write_json_atomic(out / EVAL_DIR / "grounding_metrics.json", metrics, indent=2)
-    for name, values in metrics.items():
-        logger.info("grounding %s: %s", name, {k: round(float(v), 2) for k, v in values.items()})
-    return metrics, t_eval
+    metrics: dict[str, dict[str, float | int]] = {}
+    if grounding:
+        evaluation = evaluate_grounding_split(
+            model,
+            grounding,
+            data.eval_features,
+            recipe.eval,
+            device=device,
+            autocast=autocast,
+            progress=progress,
+        )
+        metrics.update(evaluation.metrics)
+        # answers + gt re-score to the same figures with `chronolens eval charades-sta`
+        write_json_atomic(out / EVAL_DIR / "grounding_answers.json", evaluation.answers)
+        write_json_atomic(out / EVAL_DIR / "grounding_gt.json", evaluation.ground_truth)
+        write_json_atomic(out / EVAL_DIR / "grounding_metrics.json", evaluation.metrics, indent=2)
+        for name, values in evaluation.metrics.items():
+            logger.info("grounding %s: %s", name, {k: round(float(v), 2) for k, v in values.items()})
+    if speech:
+        transcription = evaluate_transcription_split(
+            model,
+            speech,
+            data.eval_features,
+            recipe.eval,
+            device=device,
+            autocast=autocast,
+            progress=progress,
+        )
+        metrics["transcription"] = transcription.metrics
+        write_json_atomic(out / EVAL_DIR / "transcription_answers.json", transcription.answers)
+        write_json_atomic(out / EVAL_DIR / "transcription_metrics.json", transcription.metrics, indent=2)
+        logger.info("transcription: %s", {k: round(float(v), 3) for k, v in transcription.metrics.items()})
+    return metrics, time.perf_counter() - t3
 
 
 def write_summary(

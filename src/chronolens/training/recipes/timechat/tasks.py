@@ -84,6 +84,7 @@ class TimeChatTask:
     Each sample's features are a pool of frames (``n_frames * frame_pool``); a batch uses
     ``n_frames`` of them: spread over the whole video, or, with probability ``crop_prob`` for
     grounding samples (``spans`` given), spread over a random temporal crop (see ``_crop``).
+    Samples whose prompt carries a transcript are never cropped: its times would not shift.
     """
 
     def __init__(
@@ -165,7 +166,7 @@ class TimeChatTask:
         """
         span = self.spans[anchor]
         sample = self.samples[anchor]
-        if span is None:
+        if span is None or sample.transcript is not None:  # a transcript's times would not shift
             return None
         start, end = span
         duration = sample.duration
