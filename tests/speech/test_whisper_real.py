@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.speech.wer import word_error_rate
 
 from chronolens.data.synth.speech import espeak_available, render_speech_video
+from chronolens.metrics.wer import word_error_rate
 from chronolens.speech import load_speech, transcribe_file
 from chronolens.video.audio import Audio, read_audio, write_video_with_audio
 

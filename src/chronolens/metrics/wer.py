@@ -18,6 +18,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from chronolens.metrics.temporal import temporal_iou
+
 __all__ = [
     "SegmentTimeError",
     "WordEdits",
@@ -124,12 +128,6 @@ class SegmentTimeError:
     extra: int  # hypothesis segments no reference was paired with
 
 
-def _iou(a: tuple[float, float], b: tuple[float, float]) -> float:
-    inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
-    union = max(a[1], b[1]) - min(a[0], b[0])
-    return inter / union if union > 0 else 0.0
-
-
 def segment_time_error(
     reference: Sequence[tuple[float, float]], hypothesis: Sequence[tuple[float, float]]
 ) -> SegmentTimeError:
@@ -147,13 +145,12 @@ def segment_time_error(
     starts: list[float] = []
     ends: list[float] = []
     used: set[int] = set()
-    for ref in reference:
-        best, best_iou = -1, 0.0
-        for k, hyp in enumerate(hypothesis):
-            iou = _iou(ref, hyp)
-            if iou > best_iou:
-                best, best_iou = k, iou
-        if best < 0:
+    ious = np.zeros((len(reference), len(hypothesis)))
+    if len(reference) and len(hypothesis):
+        ious = np.nan_to_num(temporal_iou(np.asarray(reference, float), np.asarray(hypothesis, float)))
+    for r, ref in enumerate(reference):
+        best = int(np.argmax(ious[r])) if len(hypothesis) else -1  # ties: the earlier hypothesis
+        if best < 0 or ious[r, best] <= 0:
             continue
         used.add(best)
         starts.append(abs(hypothesis[best][0] - ref[0]))
