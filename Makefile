@@ -48,9 +48,9 @@ test-realmodel: $(STAMP)
 
 # A real browser (Debian's chromium + chromium-driver, driven by selenium) against `chronolens serve`.
 test-browser: $(STAMP)
-	$(BIN)/python -m pip install -q -e ".[browser]"
+	$(BIN)/python -m pip install -q -e ".[web,browser]"
 	command -v chromium >/dev/null || (apt-get install -y -qq chromium chromium-driver || sudo apt-get install -y -qq chromium chromium-driver) || true
-	$(BIN)/python -m pytest -m browser
+	CHRONOLENS_SCREENSHOT=docs/img/serve.png $(BIN)/python -m pytest -m browser tests/web
 
 test-all: $(STAMP) media
 	$(BIN)/python -m pytest -m "not gpu and not network"

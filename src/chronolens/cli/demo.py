@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chronolens.cli.serve import add_serve_arguments
 from chronolens.errors import ChronolensError, UsageError
 
 if TYPE_CHECKING:
@@ -54,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="--timechat: training budget on 2 free CPU cores (default 3)",
     )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="then serve the demo library as a web page (`chronolens serve`) until Ctrl-C",
+    )
+    add_serve_arguments(parser)
 
 
 def _stage_line(message: str) -> None:
@@ -160,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
     from chronolens.demo.run import DemoConfig, run_demo
 
     if args.timechat:
+        if args.serve:
+            raise UsageError("--serve shows the search demo's library: drop --timechat")
         return _run_timechat(args)
     if args.minutes is not None:
         raise UsageError("--minutes is the --timechat demo's training budget: add --timechat")
@@ -182,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
             "queries": [row.to_json() for row in result.rows],
         }
         print(json.dumps(payload, indent=2))
-        return 0
+        return _serve(args, result.library)
     print(textwrap.fill(result.intro, width=100))
     print(SCALE_NOTE)
     _print_rows(result)
@@ -191,4 +200,19 @@ def run(args: argparse.Namespace) -> int:
         for line in result.scores.lines():
             print(line)
     print(f"\nreport: {result.report.resolve()}")
-    return 0
+    return _serve(args, result.library)
+
+
+def _serve(args: argparse.Namespace, library: Path) -> int:
+    """``--serve``: the demo's library as a web page until Ctrl-C (else nothing)."""
+    if not args.serve:
+        return 0
+    from chronolens.cli.serve import serve_library
+
+    return serve_library(
+        library,
+        host=args.host,
+        port=args.port,
+        open_browser=args.open,
+        out=sys.stderr if args.json else None,  # stdout holds exactly the one JSON object
+    )
