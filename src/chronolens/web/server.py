@@ -79,3 +79,7 @@ def serve(app: FastAPI, sock: socket.socket, *, on_ready: Callable[[], None] | N
 
         server.startup = started  # type: ignore[method-assign]
     server.run(sockets=[sock])
+    if server.should_exit:
+        # uvicorn re-raises the signal it caught, but not when it arrives while it is already
+        # shutting down (or on every version): the server only stops on a signal, so say so.
+        raise KeyboardInterrupt
