@@ -61,8 +61,8 @@ def generate(
 
     Writes ``out/videos/<id>.mp4``, ``out/synth.json`` and, when ``config.formats``, the
     QVHighlights, Charades-STA, dense-caption, retrieval and TimeIT files (see
-    ``chronolens.data.formats.write_all``). Deterministic: the same config gives the same
-    manifest and the same frames.
+    ``chronolens.data.formats.write_all``) and the QA items (``data.synth.qa``). Deterministic:
+    the same config gives the same manifest and the same frames.
 
     Args:
         out: output directory (created).
@@ -103,6 +103,8 @@ def generate(
     save_manifest(root, videos, seed=config.seed, clip_length=config.clip_length, config=settings)
     if config.formats:
         from chronolens.data.formats.all import write_all
+        from chronolens.data.synth.qa import write_synth_qa
 
         write_all(root, videos, seed=config.seed, clip_length=config.clip_length)
+        write_synth_qa(root, videos, seed=config.seed)
     return load_synth(root)

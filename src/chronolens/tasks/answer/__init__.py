@@ -8,6 +8,9 @@ turned into spans by :mod:`chronolens.timebase.text`.
   and the one-call :func:`caption` / :func:`ask` of the public API;
 - ``grounder``: :class:`TimeChatGrounder`, the model behind a ``GroundingResult``;
 - ``results``: :class:`TimedCaptions`, :class:`VideoAnswer`, :class:`GroundingAnswer`;
+- ``choices``: multiple choice (:class:`ChoiceAnswer`): candidates scored by likelihood, or
+  listed and the generated answer parsed (:func:`parse_choice`); a CLIP-style
+  :func:`encoder_choice` for encoder-only models;
 - ``instructions``: the TimeIT instructions each task is asked with;
 - ``diagnosis``: :func:`empty_answer_note`, why an answer came back empty (what the model wrote,
   what the checkpoint's run records about its training), and :func:`training_record`.
@@ -17,6 +20,13 @@ training recipe caches too).
 """
 
 from chronolens.models.timechat.features import VideoFeatures
+from chronolens.tasks.answer.choices import (
+    CHOICE_METHODS,
+    ChoiceAnswer,
+    encoder_choice,
+    parse_choice,
+    parse_choices_text,
+)
 from chronolens.tasks.answer.diagnosis import TrainingRecord, empty_answer_note, training_record
 from chronolens.tasks.answer.grounder import TimeChatGrounder
 from chronolens.tasks.answer.instructions import (
@@ -31,11 +41,14 @@ from chronolens.tasks.answer.session import (
     TimeChatSession,
     ask,
     caption,
+    choose,
     get_session,
 )
 
 __all__ = [
+    "CHOICE_METHODS",
     "DEFAULT_MAX_NEW_TOKENS",
+    "ChoiceAnswer",
     "GenerateFn",
     "GroundingAnswer",
     "TimeChatGrounder",
@@ -47,9 +60,13 @@ __all__ = [
     "ask",
     "caption",
     "caption_instruction",
+    "choose",
     "empty_answer_note",
+    "encoder_choice",
     "get_session",
     "grounding_instruction",
     "highlight_instruction",
+    "parse_choice",
+    "parse_choices_text",
     "training_record",
 ]

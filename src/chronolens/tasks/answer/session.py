@@ -10,6 +10,8 @@ Generation is greedy.
   read into ``[(Span, caption), ...]`` by :func:`chronolens.timebase.text.parse_timestamped_captions`.
 - :func:`ask` — any question, answered in free text (optionally with timestamped transcript
   lines in the prompt, as TimeChat does with ASR).
+- :func:`choose` — a multiple-choice question: each candidate scored by its likelihood, or the
+  candidates listed and the generated answer parsed (:mod:`chronolens.tasks.answer.choices`).
 
 Text generation sits behind one boundary (:data:`GenerateFn`), so the parsing, clamping and
 bookkeeping can be driven by any generator (tests inject a stub there). Sessions are cached per
@@ -28,6 +30,14 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from chronolens.errors import ChronolensError
 from chronolens.models.timechat.features import VideoFeatures
+from chronolens.tasks.answer.choices import (
+    CHOICE_METHODS,
+    ChoiceAnswer,
+    check_choices,
+    choice_prompt,
+    parse_choice,
+    score_candidates,
+)
 from chronolens.tasks.answer.diagnosis import empty_answer_note
 from chronolens.tasks.answer.instructions import caption_instruction
 from chronolens.tasks.answer.results import TimedCaptions, VideoAnswer
@@ -43,6 +53,7 @@ __all__ = [
     "TimeChatSession",
     "ask",
     "caption",
+    "choose",
     "get_session",
 ]
 
@@ -261,6 +272,58 @@ class TimeChatSession:
         (text,) = self.generate(video, [question], transcript=transcript, max_new_tokens=max_new_tokens)
         return text
 
+    def choose(
+        self,
+        video: str | os.PathLike[str] | VideoFeatures,
+        question: str,
+        candidates: Sequence[str],
+        *,
+        method: str = "likelihood",
+        transcript: str | Sequence[str] | None = None,
+        max_new_tokens: int | None = None,
+    ) -> ChoiceAnswer:
+        """Pick one of ``candidates`` (methods in :mod:`chronolens.tasks.answer.choices`).
+
+        Args:
+            video: a video file or a sampled video.
+            question: the question.
+            candidates: two or more candidate answers.
+            method: ``"likelihood"`` (score each candidate; never unparsed) or ``"generate"``
+                (list them, generate, parse the answer; ``choice`` None when it names none).
+            transcript: timestamped transcript lines for the prompt.
+            max_new_tokens: cap on generated tokens (``generate``).
+
+        Raises:
+            ChronolensError: an empty question, fewer than two or repeated candidates, an
+                unknown method.
+        """
+        if not question.strip():
+            raise ChronolensError("the question is empty")
+        if method not in CHOICE_METHODS:
+            raise ChronolensError(
+                f"unknown multiple-choice method {method!r}; choose from {', '.join(CHOICE_METHODS)}"
+            )
+        options = check_choices(candidates)
+        sampled = video if isinstance(video, VideoFeatures) else self.sample(video)
+        text = _transcript_text(transcript)
+        if method == "generate":
+            (answer,) = self.generate(
+                sampled, [choice_prompt(question, options)], transcript=text, max_new_tokens=max_new_tokens
+            )
+            choice = parse_choice(answer, options)
+            if choice is None:
+                logger.info("%s: no single candidate in the answer %r", sampled.path, answer[:200])
+            return ChoiceAnswer(
+                question=question, candidates=tuple(options), choice=choice, method=method, text=answer,
+                duration=sampled.duration,
+            )  # fmt: skip
+        scores = score_candidates(self.model, sampled, question, options, transcript=text)
+        best = max(range(len(scores)), key=lambda i: (scores[i], -i))  # ties: the first candidate
+        return ChoiceAnswer(
+            question=question, candidates=tuple(options), choice=best, scores=tuple(scores), method=method,
+            duration=sampled.duration,
+        )  # fmt: skip
+
 
 def _transcript_text(transcript: str | Sequence[str] | None) -> str | None:
     if transcript is None:
@@ -409,3 +472,36 @@ def ask(
     text = session.ask(sampled, question, transcript=transcript, max_new_tokens=max_new_tokens)
     note = empty_answer_note(text, kind="ask", checkpoint=session.checkpoint)
     return VideoAnswer(question=question, text=text, duration=sampled.duration, note=note)
+
+
+def choose(
+    video: str | os.PathLike[str],
+    question: str,
+    candidates: Sequence[str],
+    *,
+    checkpoint: str | os.PathLike[str],
+    method: str = "likelihood",
+    transcript: str | Sequence[str] | None = None,
+    max_new_tokens: int | None = None,
+    device: str | None = None,
+) -> ChoiceAnswer:
+    """Answer a multiple-choice question about ``video`` with a TimeChat checkpoint.
+
+    Args:
+        video: a video file.
+        question: the question.
+        candidates: two or more candidate answers.
+        checkpoint: a TimeChat checkpoint directory.
+        method: ``"likelihood"`` (default) or ``"generate"`` (see :mod:`chronolens.tasks.answer.choices`).
+        transcript: timestamped transcript lines given with the question.
+        max_new_tokens: cap on generated tokens (``generate``).
+        device: torch device.
+
+    Returns:
+        The chosen candidate (``choice`` None when a generated answer names none), with the
+        per-candidate scores of the likelihood method.
+    """
+    session = get_session(checkpoint, device=device)
+    return session.choose(
+        video, question, candidates, method=method, transcript=transcript, max_new_tokens=max_new_tokens
+    )
