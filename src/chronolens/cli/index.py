@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from chronolens.ingest.ray_pipeline import RayConfig
     from chronolens.ingest.report import IngestReport
     from chronolens.ingest.shots import ShotsReport
     from chronolens.library import Library
 
 HELP = "index video files and folders into a library (incremental: unchanged files are skipped)"
+LOCAL_RAY = ""  # the value of a bare --ray: start a local Ray runtime
 
 
 def positive_float(text: str) -> float:
@@ -79,6 +81,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DETECTOR",
         help="after indexing, store each video's shots: histogram (default), embedding (from the stored "
         "frame embeddings, no decoding) or transnetv2 (chronolens[shots]); see `chronolens shots`",
+    )
+    parser.add_argument(
+        "--ray",
+        nargs="?",
+        const=LOCAL_RAY,
+        default=None,
+        metavar="ADDRESS",
+        help="decode and embed on Ray (chronolens[ray]): a local runtime, or the cluster at ADDRESS "
+        "(auto, ray://head:10001); the library is the same as without it. Put it after the PATHs, "
+        "or write --ray=ADDRESS",
     )
     parser.add_argument("--json", action="store_true", help="print the ingest report as one JSON object")
 
@@ -152,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
 
     root = Path(args.library or default_library_path())
     exists = chronolens.Library.exists(root)
+    ray = _ray_config(args)  # before anything else: --ray may have taken the only PATH
     if not args.paths and not (args.rebuild and exists):
         raise UsageError("name at least one video file or folder to index (PATH ...)")
     model = args.model if args.model is not None or exists else DEFAULT_ENCODER
@@ -187,7 +200,9 @@ def run(args: argparse.Namespace) -> int:
                     shots_report = _index_shots(library, args.shots, progress=not args.quiet)
         else:
             with chronolens.Library.open(root, model=model, sampling=sampling) as library:
-                report = chronolens.index(library, args.paths, config=config, progress=not args.quiet)
+                report = chronolens.index(
+                    library, args.paths, config=config, progress=not args.quiet, ray=ray
+                )
                 shots_report = _index_shots(library, args.shots, progress=not args.quiet)
     except OSError as exc:  # e.g. the disk filled up while writing embeddings
         _remove_new_library(where, created, exists, before)
@@ -228,6 +243,32 @@ def run(args: argparse.Namespace) -> int:
         for path, error in shots_report.failed.items():
             print(f"  shots failed: {path}: {error}", file=sys.stderr)
     return status
+
+
+def _ray_config(args: argparse.Namespace) -> RayConfig | None:
+    """The Ray settings ``--ray [ADDRESS]`` asks for (``None``: index in this process).
+
+    Raises:
+        UsageError: ``--ray`` with ``--features`` / ``--rebuild``, or ``--ray`` that swallowed the
+            only PATH as its address.
+        MissingDependencyError: Ray is not installed (checked before the library is touched).
+    """
+    if args.ray is None:
+        return None
+    from chronolens.errors import UsageError
+    from chronolens.ingest.ray_pipeline import RayConfig, import_ray
+
+    if args.features:
+        raise UsageError("--features adds precomputed features without decoding; --ray has nothing to run")
+    if args.rebuild:
+        raise UsageError("--rebuild runs in this process; drop --ray (a rebuild on Ray is not supported yet)")
+    if args.ray and Path(args.ray).exists():
+        raise UsageError(
+            f"--ray took {args.ray!r} as its cluster address; put the PATHs before --ray, "
+            "or write --ray=ADDRESS"
+        )
+    import_ray()
+    return RayConfig(address=args.ray or None)
 
 
 def _index_shots(library: Library, detector: str | None, *, progress: bool) -> ShotsReport | None:

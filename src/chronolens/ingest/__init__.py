@@ -5,24 +5,30 @@
 beside the old one and swaps it in whole (``chronolens index --rebuild``);
 ``embed_file`` decodes and embeds one video the same way without storing anything (grounding a
 video that is not in a library). The library stores; this package is its only writer.
+``index(..., ray=RayConfig(...))`` decodes and embeds on a Ray cluster instead of in this process
+(``chronolens index --ray``, ``chronolens.ingest.ray_pipeline``) and builds the same library.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 
 from chronolens.ingest.discover import VIDEO_EXTENSIONS, VIDEO_SUFFIXES, discover
 from chronolens.ingest.local import IngestConfig, embed_file, ingest
+from chronolens.ingest.ray_pipeline import EncoderLoader, RayConfig, ingest_ray
 from chronolens.ingest.rebuild import rebuild
 from chronolens.ingest.report import IngestReport
 from chronolens.library.library import Library
+from chronolens.library.manifest import ENGINE_LOCAL, ENGINE_RAY
 
 __all__ = [
     "VIDEO_EXTENSIONS",
     "VIDEO_SUFFIXES",
     "IngestConfig",
     "IngestReport",
+    "RayConfig",
     "discover",
     "embed_file",
     "index",
@@ -36,6 +42,7 @@ def index(
     *,
     config: IngestConfig | None = None,
     progress: bool = True,
+    ray: RayConfig | None = None,
 ) -> IngestReport:
     """Index video files and directories (recursed for video extensions) into ``library``.
 
@@ -53,6 +60,9 @@ def index(
         paths: files and/or directories.
         config: decode/embed batching settings (default ``IngestConfig()``).
         progress: show a progress bar on stderr (drawn only when it is a terminal).
+        ray: decode and embed on a Ray cluster (``chronolens[ray]``) as ``ray`` says, committing
+            here; the library is the same as without it (its manifest names the engine). Each
+            embed actor loads the library's encoder by name.
 
     Returns:
         What was indexed (and which of those are partial), unchanged, failed, skipped and marked
@@ -60,23 +70,41 @@ def index(
 
     Raises:
         LibraryError: the library is read-only or another process is indexing it.
+        MissingDependencyError: ``ray`` is given and Ray is not installed.
     """
     paths = list(paths)
+    config = config if config is not None else IngestConfig()
+    manifest = library.manifest
     with library.writing() as (catalog, store):
         before = catalog.generation()
-        report = ingest(
-            paths,
-            catalog=catalog,
-            store=store,
-            encoder=lambda: library.encoder,  # loaded only if some video needs embedding
-            sampling=library.sampling,
-            decode_size=library.manifest.decode_size,
-            config=config if config is not None else IngestConfig(),
-            progress=progress,
-        )
+        if ray is None:
+            report = ingest(
+                paths,
+                catalog=catalog,
+                store=store,
+                encoder=lambda: library.encoder,  # loaded only if some video needs embedding
+                sampling=library.sampling,
+                decode_size=manifest.decode_size,
+                config=config,
+                progress=progress,
+            )
+        else:
+            report = ingest_ray(
+                paths,
+                catalog=catalog,
+                store=store,
+                encoder=EncoderLoader(manifest.encoder, manifest.dim, manifest.weights_sha256),
+                dim=manifest.dim,
+                sampling=library.sampling,
+                decode_size=manifest.decode_size,
+                config=config,
+                ray_config=ray,
+                progress=progress,
+            )
         # A run that wrote nothing to the catalog (a no-op re-index) leaves the manifest, the
         # frame table and the index as they were: not even read.
         if catalog.generation() != before:
+            library.manifest = replace(library.manifest, engine=ENGINE_LOCAL if ray is None else ENGINE_RAY)
             library.touch()
             library.search_view()  # the frame table (and index) now, so the first search is fast
     return report

@@ -45,9 +45,20 @@ from chronolens.library.catalog import Catalog
 from chronolens.library.store import EmbeddingStore
 from chronolens.library.writes import commit_video
 from chronolens.progress import progress_bar
+from chronolens.video.decoder import Damage
 from chronolens.video.sampling import Sampling
 
-__all__ = ["VIDEO_EXTENSIONS", "IngestConfig", "discover", "embed_file", "ingest"]
+__all__ = [
+    "VIDEO_EXTENSIONS",
+    "IngestConfig",
+    "RunPlan",
+    "discover",
+    "embed_file",
+    "finish_video",
+    "ingest",
+    "plan_run",
+    "progress_bar_for",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +144,7 @@ def _set_torch_threads(n: int | None) -> int | None:
     return previous
 
 
-def _progress(total_seconds: float, n_videos: int, enabled: bool) -> Any:
+def progress_bar_for(total_seconds: float, n_videos: int, enabled: bool) -> Any:
     """The indexing bar: seconds of video done, with ``videos=done/n`` and ``frames`` after it.
 
     The total is the exact sum of the durations (a rounded one could end below or above what the
@@ -152,6 +163,93 @@ def _progress(total_seconds: float, n_videos: int, enabled: bool) -> Any:
         postfix={"videos": f"0/{n_videos}", "frames": 0},
     )
     return bar
+
+
+@dataclass(slots=True)
+class RunPlan:
+    """What the driver of one run decided before decoding anything; both engines fill it in.
+
+    ``failed`` and ``partial`` keep filling while videos are decoded; ``finish`` turns it into the
+    run's ``IngestReport``.
+    """
+
+    jobs: list[Job]  # files to decode and embed, in order
+    unchanged: list[str]
+    failed: dict[str, str]  # path -> one-line error
+    partial: dict[str, str]  # indexed path -> warning
+    skipped: dict[str, str]
+    non_video: dict[str, str]
+    missing: list[str]
+    started: float  # time.perf_counter() when the run began
+
+    def finish(self, indexed: list[str], n_frames: int) -> IngestReport:
+        """The run's report (logged once)."""
+        report = IngestReport(
+            indexed=indexed,
+            unchanged=self.unchanged,
+            failed=self.failed,
+            skipped=self.skipped,
+            non_video=self.non_video,
+            partial=self.partial,
+            missing=self.missing,
+            n_frames=n_frames,
+            seconds=time.perf_counter() - self.started,
+        )
+        logger.info(
+            "indexed %d (partial %d), unchanged %d, failed %d, skipped %d (+%d non-video), missing %d"
+            " (%d frames, %.1f s)",
+            len(indexed),
+            len(self.partial),
+            len(self.unchanged),
+            len(self.failed),
+            len(self.skipped),
+            len(self.non_video),
+            len(self.missing),
+            n_frames,
+            report.seconds,
+        )
+        return report
+
+
+def plan_run(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    catalog: Catalog,
+    store: EmbeddingStore,
+    retry_failed: bool = False,
+) -> RunPlan:
+    """Discover ``paths``, collect orphans, mark vanished videos missing and plan the jobs.
+
+    The driver's part of every run, whichever engine decodes (``chronolens.ingest.ray_pipeline``
+    reuses it): nothing here decodes a frame or loads a model.
+    """
+    started = time.perf_counter()
+    skipped: dict[str, str] = {}
+    non_video: dict[str, str] = {}
+    files, roots = discover(paths, skipped=skipped, non_video=non_video)
+    store.remove_orphans(catalog.referenced_embeddings())
+    records = {record.path: record for record in catalog.records()}  # read once for the run
+
+    for root in roots:
+        if str(root) not in skipped and not root.exists() and str(root) not in records:
+            raise ChronolensError(f"no such file or directory: {root}")
+    for path, why in skipped.items():
+        logger.info("skipped %s: %s", path, why)  # the report lists it; the CLI prints it once
+    for path, why in non_video.items():
+        logger.debug("skipped %s: %s", path, why)  # counted in the summary, listed by the CLI with -v
+    missing = mark_missing(catalog, records, files, roots, skipped)
+    failed: dict[str, str] = {}
+    jobs, unchanged = plan(files, records, catalog, store, failed, retry_failed=retry_failed)
+    return RunPlan(
+        jobs=jobs,
+        unchanged=unchanged,
+        failed=failed,
+        partial={},
+        skipped=skipped,
+        non_video=non_video,
+        missing=missing,
+        started=started,
+    )
 
 
 def ingest(
@@ -181,30 +279,12 @@ def ingest(
     Returns:
         What was indexed, skipped, failed and marked missing.
     """
-    started = time.perf_counter()
-    skipped: dict[str, str] = {}
-    non_video: dict[str, str] = {}
-    files, roots = discover(paths, skipped=skipped, non_video=non_video)
-    store.remove_orphans(catalog.referenced_embeddings())
-    records = {record.path: record for record in catalog.records()}  # read once for the run
-
-    for root in roots:
-        if str(root) not in skipped and not root.exists() and str(root) not in records:
-            raise ChronolensError(f"no such file or directory: {root}")
-    for path, why in skipped.items():
-        logger.info("skipped %s: %s", path, why)  # the report lists it; the CLI prints it once
-    for path, why in non_video.items():
-        logger.debug("skipped %s: %s", path, why)  # counted in the summary, listed by the CLI with -v
-    missing = mark_missing(catalog, records, files, roots, skipped)
-    failed: dict[str, str] = {}
-    partial: dict[str, str] = {}
-    jobs, unchanged = plan(files, records, catalog, store, failed, retry_failed=config.retry_failed)
-
+    run = plan_run(paths, catalog=catalog, store=store, retry_failed=config.retry_failed)
     indexed: list[str] = []
     n_frames = 0
-    if jobs:  # the encoder is loaded (and the bar drawn) only when there is something to embed
+    if run.jobs:  # the encoder is loaded (and the bar drawn) only when there is something to embed
         indexed, n_frames = _embed_jobs(
-            jobs,
+            run.jobs,
             catalog=catalog,
             store=store,
             encoder=_resolve(encoder),
@@ -212,34 +292,10 @@ def ingest(
             decode_size=decode_size,
             config=config,
             progress=progress,
-            failed=failed,
-            partial=partial,
+            failed=run.failed,
+            partial=run.partial,
         )
-    report = IngestReport(
-        indexed=indexed,
-        unchanged=unchanged,
-        failed=failed,
-        skipped=skipped,
-        non_video=non_video,
-        partial=partial,
-        missing=missing,
-        n_frames=n_frames,
-        seconds=time.perf_counter() - started,
-    )
-    logger.info(
-        "indexed %d (partial %d), unchanged %d, failed %d, skipped %d (+%d non-video), missing %d"
-        " (%d frames, %.1f s)",
-        len(indexed),
-        len(partial),
-        len(unchanged),
-        len(failed),
-        len(skipped),
-        len(non_video),
-        len(missing),
-        n_frames,
-        report.seconds,
-    )
-    return report
+    return run.finish(indexed, n_frames)
 
 
 def _resolve(encoder: Encoder | Callable[[], Encoder]) -> Encoder:
@@ -277,7 +333,7 @@ def _embed_jobs(
 
     indexed: list[str] = []
     n_frames = 0
-    bar = _progress(sum(job.info.duration for job in jobs), len(jobs), progress)
+    bar = progress_bar_for(sum(job.info.duration for job in jobs), len(jobs), progress)
     embeddings: list[np.ndarray] = []
     timestamps: list[np.ndarray] = []
     shown = 0.0  # seconds of the current video already counted on the bar
@@ -294,28 +350,20 @@ def _embed_jobs(
                     shown += advance
                 bar.set_postfix(videos=f"{done}/{len(jobs)}", frames=n_frames, refresh=False)
                 continue
-            emb = np.concatenate(embeddings) if embeddings else np.zeros((0, encoder.dim), np.float32)
-            ts = np.concatenate(timestamps) if timestamps else np.zeros(0, np.float64)
+            finish_video(
+                job,
+                embeddings,
+                timestamps,
+                damage=job.damage,
+                error=error,
+                dim=encoder.dim,
+                catalog=catalog,
+                store=store,
+                indexed=indexed,
+                failed=failed,
+                partial=partial,
+            )
             embeddings, timestamps = [], []
-            if error is None:
-                error = _no_video(job.path, job.info, ts)
-            if error is not None:
-                cause = reason(error)
-                catalog.upsert_failed(
-                    path=job.path,
-                    size=job.size,
-                    mtime_ns=job.mtime_ns,
-                    content_hash=job.content_hash,
-                    error=cause,
-                )
-                failed[job.path] = cause
-                logger.info("%s", error)  # the report lists it; the CLI prints it once
-            else:
-                warning = job.damage.partial()
-                _commit(job, emb, ts, catalog=catalog, store=store, warning=warning)
-                indexed.append(job.path)
-                if warning is not None:
-                    partial[job.path] = warning
             done += 1
             bar.set_postfix(videos=f"{done}/{len(jobs)}", frames=n_frames, refresh=False)
             bar.update(max(0.0, job.info.duration - shown))
@@ -324,6 +372,54 @@ def _embed_jobs(
         bar.close()
         _set_torch_threads(previous_threads)
     return indexed, n_frames
+
+
+def finish_video(
+    job: Job,
+    embeddings: list[np.ndarray],
+    timestamps: list[np.ndarray],
+    *,
+    damage: Damage,
+    error: BaseException | None,
+    dim: int,
+    catalog: Catalog,
+    store: EmbeddingStore,
+    indexed: list[str],
+    failed: dict[str, str],
+    partial: dict[str, str],
+) -> None:
+    """Commit one decoded video, or record it as failed: the one end of every engine's video.
+
+    Args:
+        job: the planned file.
+        embeddings: its ``(B, D)`` batches in time order.
+        timestamps: their ``(B,)`` seconds.
+        damage: what the decoder could not read (``partial()`` marks an incomplete video).
+        error: the decode error, or ``None``.
+        dim: the encoder's width D (for a video that gave no frame).
+        catalog: the library catalog (the caller holds the write lock).
+        store: the library's embeddings store.
+        indexed: appended with the path when it is committed.
+        failed: filled with path -> reason when it fails.
+        partial: filled with path -> warning when it is committed incomplete.
+    """
+    emb = np.concatenate(embeddings) if embeddings else np.zeros((0, dim), np.float32)
+    ts = np.concatenate(timestamps) if timestamps else np.zeros(0, np.float64)
+    if error is None:
+        error = _no_video(job.path, job.info, ts)
+    if error is not None:
+        cause = reason(error)
+        catalog.upsert_failed(
+            path=job.path, size=job.size, mtime_ns=job.mtime_ns, content_hash=job.content_hash, error=cause
+        )
+        failed[job.path] = cause
+        logger.info("%s", error)  # the report lists it; the CLI prints it once
+        return
+    warning = damage.partial()
+    _commit(job, emb, ts, catalog=catalog, store=store, warning=warning)
+    indexed.append(job.path)
+    if warning is not None:
+        partial[job.path] = warning
 
 
 def _no_video(path: str, info: Any, timestamps: np.ndarray) -> DecodeError | None:

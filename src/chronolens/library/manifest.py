@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from chronolens.atomic import write_text_atomic
 from chronolens.errors import EncoderMismatchError, LibraryError
 
-__all__ = ["MANIFEST_FORMAT", "Manifest", "decoder_versions", "read_manifest", "write_manifest"]
+__all__ = [
+    "ENGINE_LOCAL",
+    "ENGINE_RAY",
+    "MANIFEST_FORMAT",
+    "Manifest",
+    "decoder_versions",
+    "read_manifest",
+    "write_manifest",
+]
 
 MANIFEST_FORMAT = 1  # version of this file's layout
+ENGINE_LOCAL = "local"  # Manifest.engine of a library written by the single-process ingest
+ENGINE_RAY = "ray"  # Manifest.engine of a library written by the Ray pipeline
 
 
 def decoder_versions() -> tuple[str, str]:
@@ -45,6 +55,9 @@ class Manifest:
     created: float  # unix time the library was created
     updated: float  # unix time of the last change
     format: int = MANIFEST_FORMAT  # layout version of manifest.json
+    # Engine that last wrote the library: "local" (one process) or "ray" (chronolens index --ray).
+    # Absent from older manifests (read as "local"); ignored by ==, since both build the same library.
+    engine: str = field(default=ENGINE_LOCAL, compare=False)
 
     def __post_init__(self) -> None:
         if not self.encoder:
