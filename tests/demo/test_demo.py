@@ -11,11 +11,12 @@ import pytest
 
 from chronolens.cli.main import main
 from chronolens.demo.queries import DemoQuery, render_world
-from chronolens.demo.report import ReportHeader, ReportItem, ReportPanel, jpeg_bytes, render_report
+from chronolens.demo.report import ReportHeader, ReportItem, ReportPanel, render_report
 from chronolens.demo.run import DemoConfig, DemoRow, _report_items, _search_rows, run_demo
 from chronolens.encoders.builtin import get_builtin, is_built
 from chronolens.errors import ChronolensError
 from chronolens.timebase import Moment, Span
+from chronolens.video.images import encode_image
 
 needs_builtin = pytest.mark.skipif(
     not is_built(get_builtin("synth-clip")), reason="builtin:synth-clip weights not built"
@@ -178,7 +179,7 @@ def test_demo_on_a_folder_needs_a_query(tmp_path: Path) -> None:
 def test_report_shades_truth_and_outlines_found_moments() -> None:
     image = np.zeros((48, 64, 3), dtype=np.uint8)
     image[:, :32] = (255, 0, 0)
-    jpeg = jpeg_bytes(image, width=32)
+    jpeg = encode_image(image, "jpg", width=32)
     assert jpeg[:2] == b"\xff\xd8" and jpeg[-2:] == b"\xff\xd9"  # a complete JPEG
     panel = ReportPanel(
         video="v.mp4",

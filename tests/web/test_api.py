@@ -67,6 +67,14 @@ def test_info_and_videos_show_status_failures_and_playability(
     detail = client.get(f"/api/video/{videos['a.mp4']['id']}").json()
     assert detail["video"] == videos["a.mp4"] and detail["transcript"] is None
     assert detail["shots"]["shots"][0][0] == 0.0  # the room for shots is fed by the API
+    # keyframes: chosen from the stored shots and embeddings (no decoding), one per shot first
+    shots = detail["shots"]["shots"]
+    times = detail["keyframes"]
+    assert times == sorted(times) and 1 <= len(times) <= 6
+    assert all(0.0 <= t < detail["video"]["duration"] for t in times)
+    assert all(any(s <= t < e for t in times) for s, e in shots[:6])
+    thumb = client.get(f"/api/thumbnail/{videos['a.mp4']['id']}", params={"t": times[0]})
+    assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
 
 
 def test_curve_is_the_query_similarity_of_every_stored_frame(client: TestClient) -> None:

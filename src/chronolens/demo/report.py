@@ -19,10 +19,8 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
 from chronolens.atomic import write_text_atomic
@@ -33,7 +31,6 @@ __all__ = [
     "ReportHeader",
     "ReportItem",
     "ReportPanel",
-    "jpeg_bytes",
     "moment_similarity",
     "render_report",
     "write_report",
@@ -88,25 +85,6 @@ class ReportHeader:
     intro: str  # what this is, in a sentence or two
     facts: Sequence[tuple[str, str]] = ()  # (label, value): library, videos, frames, time, model
     summary: Sequence[str] = ()  # the measured outcome, one line each
-
-
-def jpeg_bytes(image: np.ndarray, width: int = THUMB_WIDTH) -> bytes:
-    """Encode an ``(H, W, 3)`` uint8 RGB image as JPEG, scaled to ``width`` pixels wide.
-
-    Returns:
-        The JPEG file bytes.
-    """
-    h, w = image.shape[:2]
-    out_w = max(2, width - width % 2)
-    out_h = max(2, round(h * out_w / w / 2) * 2)
-    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
-    frame = frame.reformat(width=out_w, height=out_h, format="yuvj420p")
-    codec = av.CodecContext.create("mjpeg", "w")
-    codec.width, codec.height = out_w, out_h
-    codec.pix_fmt = "yuvj420p"
-    codec.time_base = Fraction(1, 25)
-    packets = list(codec.encode(frame)) + list(codec.encode(None))
-    return b"".join(bytes(p) for p in packets)
 
 
 def moment_similarity(times: np.ndarray, similarity: np.ndarray, moment: Span | Moment) -> float:

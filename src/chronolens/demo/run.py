@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from chronolens.demo.queries import DemoQuery, QueryKind, draw_sample, render_world
-from chronolens.demo.report import ReportHeader, ReportItem, ReportPanel, jpeg_bytes, write_report
+from chronolens.demo.report import THUMB_WIDTH, ReportHeader, ReportItem, ReportPanel, write_report
 from chronolens.errors import ChronolensError
 from chronolens.ingest import index
 from chronolens.metrics.grounding import evaluate_top_windows
@@ -30,6 +30,7 @@ from chronolens.tasks.ground.tfvtg import ground
 from chronolens.tasks.retrieval import pool_similarity
 from chronolens.tasks.search import SearchResult, search
 from chronolens.timebase import Moment, Span, clock
+from chronolens.video.images import encode_image
 
 if TYPE_CHECKING:
     from chronolens.ingest.report import IngestReport
@@ -169,7 +170,10 @@ def _thumbnails(path: str, moments: Sequence[Moment]) -> list[tuple[float, bytes
     except ChronolensError as exc:
         logger.warning("no thumbnails for %s: %s", path, exc)
         return []
-    return [(float(t), jpeg_bytes(img)) for t, img in zip(frames.timestamps, frames.images, strict=True)]
+    return [
+        (float(t), encode_image(img, "jpg", width=THUMB_WIDTH))
+        for t, img in zip(frames.timestamps, frames.images, strict=True)
+    ]
 
 
 def _open_demo_library(lib_dir: Path, cfg: DemoConfig, progress: bool) -> Library:

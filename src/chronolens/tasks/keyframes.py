@@ -21,9 +21,8 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 
@@ -31,13 +30,13 @@ from chronolens.atomic import atomic_directory, write_json_atomic
 from chronolens.errors import ChronolensError
 from chronolens.library.library import Library
 from chronolens.tasks.shots import DEFAULT_DETECTOR, ShotResult, detect_shots
+from chronolens.video.images import IMAGE_FORMATS, ImageFormat, encode_image
 
 __all__ = [
     "IMAGE_FORMATS",
     "INDEX_NAME",
     "Keyframe",
     "KeyframeSet",
-    "encode_image",
     "keyframe_images",
     "keyframes",
     "select_keyframes",
@@ -46,10 +45,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ImageFormat = Literal["jpg", "png"]
-IMAGE_FORMATS: tuple[str, ...] = ("jpg", "png")
 INDEX_NAME = "keyframes.json"  # the index written next to the images
-JPEG_QSCALE = 2  # MJPEG quantiser (2: near-lossless, 31: worst); full-chroma yuvj444p
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -260,21 +256,6 @@ def keyframe_images(
             used.add(j)
             out.append((replace(k, time=float(frames.timestamps[j])), frames.images[j]))
     return out
-
-
-def encode_image(image: np.ndarray, fmt: ImageFormat) -> bytes:
-    """Encode one ``(H, W, 3)`` uint8 RGB image as JPEG or PNG bytes with PyAV's encoders."""
-    import av
-
-    codec, pix_fmt = ("png", "rgb24") if fmt == "png" else ("mjpeg", "yuvj444p")
-    context = cast("av.video.codeccontext.VideoCodecContext", av.CodecContext.create(codec, "w"))
-    context.width, context.height = int(image.shape[1]), int(image.shape[0])
-    context.pix_fmt = pix_fmt
-    context.time_base = Fraction(1, 1)
-    if codec == "mjpeg":
-        context.qmin = context.qmax = JPEG_QSCALE
-    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24").reformat(format=pix_fmt)
-    return b"".join(bytes(p) for p in [*context.encode(frame), *context.encode(None)])
 
 
 def _check_out(out: Path) -> None:

@@ -22,6 +22,9 @@ from chronolens.web.worker import LibraryWorker
 
 if TYPE_CHECKING:
     from chronolens import Library, VideoEmbeddings, VideoRecord
+    from chronolens.tasks.shots import ShotResult
+
+KEYFRAMES = 6  # keyframes listed per video by /api/video/{id} (the page's strip of thumbnails)
 
 __all__ = ["ApiState", "build_router"]
 
@@ -105,7 +108,13 @@ def build_router(state: ApiState) -> APIRouter:
             record = lib.catalog.get_by_id(vid)
             if record is None:
                 raise HTTPException(404, f"no video with id {vid} in the library")
-            return {"video": video_json(record), "shots": _shots(lib, record), "transcript": None}
+            shots = _shots(lib, record)
+            return {
+                "video": video_json(record),
+                "shots": shots.to_json() if shots is not None else None,
+                "keyframes": _keyframe_times(lib, record, shots),
+                "transcript": None,
+            }
 
         return await worker.call(read)
 
@@ -236,7 +245,7 @@ def build_router(state: ApiState) -> APIRouter:
     return router
 
 
-def _shots(library: Library, record: VideoRecord) -> dict[str, Any] | None:
+def _shots(library: Library, record: VideoRecord) -> ShotResult | None:
     """The video's shots (stored, else cut from its embeddings), or ``None`` when unavailable."""
     if record.status != "indexed" or record.n_frames == 0:
         return None
@@ -244,6 +253,21 @@ def _shots(library: Library, record: VideoRecord) -> dict[str, Any] | None:
     from chronolens.tasks.shots import library_shots
 
     try:
-        return library_shots(library, record.path).to_json()
+        return library_shots(library, record.path)
     except ChronolensError:
         return None
+
+
+def _keyframe_times(library: Library, record: VideoRecord, shots: ShotResult | None) -> list[float]:
+    """Seconds of the video's ``KEYFRAMES`` keyframes (one per shot, then by embedding diversity).
+
+    Chosen from the stored shots and frame embeddings, so nothing is decoded; the page shows
+    them through ``/api/thumbnail``. Empty when the video has no shots.
+    """
+    if shots is None:
+        return []
+    from chronolens.tasks.keyframes import select_keyframes
+
+    stored = _embeddings(library, record.id)
+    picks = select_keyframes(shots, KEYFRAMES, stored.embeddings, stored.timestamps)
+    return [round(k.time, 3) for k in picks]

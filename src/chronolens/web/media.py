@@ -80,8 +80,8 @@ def thumbnail_jpeg(path: Path, seconds: float, *, size: int) -> bytes:
     Raises:
         DecodeError: the video cannot be decoded there.
     """
-    from chronolens.tasks.keyframes import encode_image
     from chronolens.video import frames_at
+    from chronolens.video.images import encode_image
 
     frames = frames_at(path, [max(0.0, seconds)], size=size)
     return encode_image(frames.images[0], "jpg")

@@ -94,10 +94,11 @@ function play(hit, start, end, query) {
     video.addEventListener("loadedmetadata", go, { once: true });
     video.load();
   } else { go(); }
-  if (playing.id !== hit.id || playing.query !== query) chart(hit.id, query);
+  const other = playing.id !== hit.id;
+  if (other || playing.query !== query) chart(hit.id, query);
   playing.id = hit.id;
   playing.query = query;
-  extras(hit.id);
+  if (other) extras(hit);
 }
 
 video.addEventListener("timeupdate", () => {
@@ -175,12 +176,23 @@ video.addEventListener("timeupdate", () => {
   }
 });
 
-async function extras(id) {
+async function extras(hit) {
+  const id = hit.id;
   try {
     const body = await api(`/api/video/${id}`);
     const shots = body.shots;
     $("#shots").textContent = shots && shots.shots
       ? shots.shots.map((s) => span(s[0], s[1])).join("  ·  ") : "—";
+    const strip = $("#keyframes");
+    strip.replaceChildren();
+    for (const t of body.keyframes || []) {
+      const img = el("img", { class: "keyframe", loading: "lazy", alt: `keyframe at ${fmt(t)} s`,
+        title: fmt(t), src: `/api/thumbnail/${id}?t=${fmt(t)}` });
+      // A keyframe plays the 4 s from it, as a moment chip does.
+      img.addEventListener("click", () => play(hit, t, Math.min(t + 4, body.video.duration), playing.query));
+      strip.append(img);
+    }
+    if (!strip.children.length) strip.textContent = "—";
     $("#transcript").textContent = body.transcript ? JSON.stringify(body.transcript) : "—";
   } catch (err) { /* the room stays empty */ }
 }
