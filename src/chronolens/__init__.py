@@ -31,11 +31,15 @@ from chronolens.errors import (
 
 if TYPE_CHECKING:
     from chronolens.encoders import Encoder, EncoderEntry, list_encoders, load_encoder
-    from chronolens.ingest import IngestConfig, IngestReport, index
+    from chronolens.encoders.sentence import load_text_encoder
+    from chronolens.ingest import IngestConfig, IngestReport, RayConfig, index
+    from chronolens.ingest.speech import index_speech
     from chronolens.library import AnnConfig, Library, LibraryInfo, VideoRecord
     from chronolens.speech import Transcript, load_speech
     from chronolens.speech import transcribe_file as transcribe
-    from chronolens.tasks.answer import ask, caption
+    from chronolens.tasks.answer import ask, caption, choose
+    from chronolens.tasks.classify import classify
+    from chronolens.tasks.fusion import FusionConfig, fuse
     from chronolens.tasks.ground.tfvtg import GroundingConfig
     from chronolens.tasks.highlights import HighlightConfig
     from chronolens.tasks.keyframes import keyframes
@@ -43,6 +47,7 @@ if TYPE_CHECKING:
     from chronolens.tasks.search import SearchResult, search
     from chronolens.tasks.shots import ShotResult, snap_to_shots
     from chronolens.tasks.shots import detect_shots as shots
+    from chronolens.tasks.speech_search import search_speech
     from chronolens.tasks.video import VideoEmbeddings, video_embeddings
     from chronolens.tasks.video import ground_video as ground
     from chronolens.tasks.video import video_highlights as highlights
@@ -71,6 +76,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "index": ("chronolens.ingest", "index"),
     "IngestConfig": ("chronolens.ingest", "IngestConfig"),
     "IngestReport": ("chronolens.ingest", "IngestReport"),
+    "RayConfig": ("chronolens.ingest", "RayConfig"),
     # asking
     "search": ("chronolens.tasks.search", "search"),
     "SearchResult": ("chronolens.tasks.search", "SearchResult"),
@@ -83,6 +89,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "GroundingResult": ("chronolens.tasks.results", "GroundingResult"),
     "caption": ("chronolens.tasks.answer", "caption"),
     "ask": ("chronolens.tasks.answer", "ask"),
+    "choose": ("chronolens.tasks.answer", "choose"),
+    "classify": ("chronolens.tasks.classify", "classify"),
     "shots": ("chronolens.tasks.shots", "detect_shots"),
     "snap_to_shots": ("chronolens.tasks.shots", "snap_to_shots"),
     "ShotResult": ("chronolens.tasks.shots", "ShotResult"),
@@ -91,6 +99,11 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "transcribe": ("chronolens.speech", "transcribe_file"),
     "load_speech": ("chronolens.speech", "load_speech"),
     "Transcript": ("chronolens.speech", "Transcript"),
+    "index_speech": ("chronolens.ingest.speech", "index_speech"),
+    "search_speech": ("chronolens.tasks.speech_search", "search_speech"),
+    "fuse": ("chronolens.tasks.fusion", "fuse"),
+    "FusionConfig": ("chronolens.tasks.fusion", "FusionConfig"),
+    "load_text_encoder": ("chronolens.encoders.sentence", "load_text_encoder"),
     # encoders
     "load_encoder": ("chronolens.encoders", "load_encoder"),
     "list_encoders": ("chronolens.encoders", "list_encoders"),
@@ -121,6 +134,7 @@ __all__ = [
     "FixedFps",
     "FormatError",
     "Frames",
+    "FusionConfig",
     "GroundingConfig",
     "GroundingResult",
     "HighlightConfig",
@@ -133,6 +147,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelNotFoundError",
     "Moment",
+    "RayConfig",
     "Sampling",
     "SearchResult",
     "ShotResult",
@@ -145,16 +160,22 @@ __all__ = [
     "__version__",
     "ask",
     "caption",
+    "choose",
+    "classify",
+    "fuse",
     "ground",
     "highlights",
     "index",
+    "index_speech",
     "keyframes",
     "list_encoders",
     "load_encoder",
     "load_speech",
+    "load_text_encoder",
     "probe",
     "read_frames",
     "search",
+    "search_speech",
     "shots",
     "snap_to_shots",
     "transcribe",

@@ -12,10 +12,13 @@ if TYPE_CHECKING:
     from chronolens.ingest.ray_pipeline import RayConfig
     from chronolens.ingest.report import IngestReport
     from chronolens.ingest.shots import ShotsReport
+    from chronolens.ingest.speech import SpeechReport
     from chronolens.library import Library
+    from chronolens.speech import SpeechBackend
 
 HELP = "index video files and folders into a library (incremental: unchanged files are skipped)"
 LOCAL_RAY = ""  # the value of a bare --ray: start a local Ray runtime
+SUBTITLES_BACKEND = "subtitles"  # --speech subtitles: read VIDEO.srt / VIDEO.vtt instead of a model
 
 
 def positive_float(text: str) -> float:
@@ -81,6 +84,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DETECTOR",
         help="after indexing, store each video's shots: histogram (default), embedding (from the stored "
         "frame embeddings, no decoding) or transnetv2 (chronolens[shots]); see `chronolens shots`",
+    )
+    parser.add_argument(
+        "--speech",
+        nargs="?",
+        const="builtin:whisper-base",
+        default=None,
+        metavar="BACKEND",
+        help="after indexing, transcribe each video into the library for spoken-word search: "
+        "builtin:whisper-base (default; chronolens[speech,models]), whisper:<dir or hub id>, or "
+        "subtitles (the .srt/.vtt file next to each video); see `chronolens search --modality`",
     )
     parser.add_argument(
         "--ray",
@@ -183,7 +196,13 @@ def run(args: argparse.Namespace) -> int:
         get_detector(args.shots)  # a typo fails before any indexing
         if args.features and args.shots != "embedding":
             raise UsageError("--features has no frames to decode: use --shots embedding")
+    if args.features and args.speech:
+        raise UsageError(
+            "--features adds precomputed features: there is no audio to transcribe (drop --speech)"
+        )
+    speech = _speech_backend(args.speech)  # a typo or a missing model fails before any indexing
     shots_report = None
+    speech_report = None
     try:
         if args.features:
             from chronolens.ingest.features import index_features
@@ -213,6 +232,11 @@ def run(args: argparse.Namespace) -> int:
     kept = exists or bool(report.indexed)  # a new library that indexed nothing is not left behind
     if not kept:
         _remove_new_library(where, created, exists, before)
+    elif speech is not None:
+        # After the visual index is safe: an interrupted speech pass keeps the library (and every
+        # transcript committed so far) instead of removing a new library as a failed index does.
+        with chronolens.Library.open(root) as library:
+            speech_report = _index_speech(library, speech, progress=not args.quiet)
     nothing = bool(args.paths) and _nothing_found(report)
     all_failed = bool(report.failed) and not report.indexed and not report.unchanged
     status = 1 if all_failed or nothing else 0
@@ -220,6 +244,8 @@ def run(args: argparse.Namespace) -> int:
         out = report.to_json()
         if shots_report is not None:
             out["shots"] = shots_report.to_json()
+        if speech_report is not None:
+            out["speech"] = speech_report.to_json()
         print(json.dumps(out))
         return status
     if nothing:
@@ -242,6 +268,8 @@ def run(args: argparse.Namespace) -> int:
         )
         for path, error in shots_report.failed.items():
             print(f"  shots failed: {path}: {error}", file=sys.stderr)
+    if speech_report is not None:
+        _print_speech(speech_report)
     return status
 
 
@@ -279,6 +307,39 @@ def _index_shots(library: Library, detector: str | None, *, progress: bool) -> S
     from chronolens.tasks.shots import get_detector
 
     return index_shots(library, detector=get_detector(detector), progress=progress)
+
+
+def _speech_backend(name: str | None) -> tuple[str, SpeechBackend | None] | None:
+    """``(name, backend)`` of ``--speech NAME`` (backend None for subtitles); None when not asked."""
+    if not name:
+        return None
+    if name == SUBTITLES_BACKEND:
+        return name, None
+    from chronolens.speech import load_speech
+
+    return name, load_speech(name)
+
+
+def _index_speech(
+    library: Library, speech: tuple[str, SpeechBackend | None] | None, *, progress: bool
+) -> SpeechReport | None:
+    """The ``--speech`` pass after indexing: every indexed video lacking a current transcript."""
+    if speech is None:
+        return None
+    from chronolens.ingest.speech import index_speech
+
+    return index_speech(library, speech[1], progress=progress)
+
+
+def _print_speech(report: SpeechReport) -> None:
+    """The speech pass's summary line, and one stderr line per video whose audio failed."""
+    print(
+        f"speech ({report.model}): transcribed {len(report.transcribed)}, no audio {len(report.no_audio)}, "
+        f"unchanged {len(report.unchanged)}, failed {len(report.failed)} "
+        f"({report.n_segments} segments, {report.seconds:.1f} s of audio)"
+    )
+    for path, error in report.failed.items():
+        print(f"  speech failed: {path}: {error}", file=sys.stderr)
 
 
 def _print_entries(report: IngestReport, *, verbose: bool) -> None:

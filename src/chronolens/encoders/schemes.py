@@ -11,7 +11,7 @@ from chronolens.encoders.builtin import BUILTIN_MODELS, builtin_directory, is_bu
 from chronolens.encoders.registry import EncoderEntry, LoadOptions, register_scheme
 from chronolens.errors import MissingDependencyError, ModelNotFoundError
 
-__all__ = ["build_builtin", "build_hf", "build_openclip"]
+__all__ = ["build_builtin", "build_hf", "build_openclip", "build_st"]
 
 
 @register_scheme(
@@ -113,3 +113,16 @@ def build_openclip(ref: str, options: LoadOptions) -> Encoder:
         f"openclip:{ref} is not supported yet: {_OPENCLIP_REASON}; use a transformers-format copy "
         f"instead, e.g. hf:laion/CLIP-ViT-B-32-laion2B-s34B-b79K"
     )
+
+
+@register_scheme(
+    "st",
+    usage="st:<local dir or hub id>",
+    description="sentence-transformers text encoders (text only: --text-encoder of spoken-word search)",
+)
+def build_st(ref: str, options: LoadOptions) -> Encoder:
+    """Load ``st:<ref>`` (see ``chronolens.encoders.sentence``)."""
+    from chronolens.encoders.sentence import load_sentence_encoder
+
+    # Text only: it satisfies the encoder contract's text side; encode_images raises.
+    return load_sentence_encoder(ref, device=options.device, batch_size=options.batch_size)

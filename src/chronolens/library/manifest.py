@@ -58,6 +58,10 @@ class Manifest:
     # Engine that last wrote the library: "local" (one process) or "ray" (chronolens index --ray).
     # Absent from older manifests (read as "local"); ignored by ==, since both build the same library.
     engine: str = field(default=ENGINE_LOCAL, compare=False)
+    # The speech model of the last `chronolens index --speech`: {"model": name, "sha256": its
+    # weights' fingerprint}. None until then (and in older manifests); ignored by ==, since the
+    # visual embeddings do not depend on it.
+    speech: dict[str, str] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.encoder:
