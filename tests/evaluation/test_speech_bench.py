@@ -90,13 +90,16 @@ def test_retrieval_scores_an_oracle_a_wrong_searcher_and_random() -> None:
 
     rows = {(r.searcher, r.kind): r for r in score_retrieval("oracle", oracle, queries)}
     assert rows["oracle", "all"].r_at_1 == 100.0 and rows["oracle", "all"].r1_at_05 == 100.0
+    assert rows["oracle", "all"].r1_inside == 100.0
     late_rows = {r.kind: r for r in score_retrieval("late", late, queries)}
     assert late_rows["all"].r_at_1 == 100.0 and late_rows["all"].r1_at_05 == 0.0
+    assert late_rows["all"].r1_inside == 0.0
     nothing = {r.kind: r for r in score_retrieval("none", lambda text: [], queries)}
     assert nothing["lexical"].r_at_1 == 0.0
     rand = {r.kind: r for r in random_retrieval(videos, queries)}
     assert rand["all"].r_at_1 == pytest.approx(25.0)
     assert 0.0 < rand["all"].r1_at_05 < 25.0
+    assert rand["all"].r1_inside == pytest.approx(25.0 * 3.0 / 20.0)  # 3 s sentences in 20 s videos
 
 
 @pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng: apt-get install espeak-ng")
@@ -104,16 +107,27 @@ def test_cli_bench_speech_with_subtitles_is_exact(tmp_path: Path, capsys: pytest
     from chronolens.evaluation.speech import render_speech_set
     from chronolens.speech.formats import to_srt
 
-    data = tmp_path / "set"
-    speech_set = render_speech_set(data, n_videos=N_SILENT + 1, seed=3)
+    data, n = tmp_path / "set", N_SILENT + 3
+    speech_set = render_speech_set(data, n_videos=n, seed=3)
     for video in speech_set.videos:
         Path(video.path).with_suffix(".srt").write_text(to_srt(_transcript(video)), encoding="utf-8")
-    assert main(["bench", "speech", "--data", str(data), "--videos", str(N_SILENT + 1), "--seed", "3",
-                 "--model", "subtitles", "--json", "-q"]) == 0  # fmt: skip
+    args = ["bench", "speech", "--data", str(data), "--videos", str(n), "--seed", "3"]
+    assert main([*args, "--model", "subtitles", "--text-encoder", "none", "--json", "-q"]) == 0
     report = json.loads(capsys.readouterr().out)
     rows = {r["condition"]: r for r in report["transcription"]}
-    assert rows["all"]["wer"] == 0.0 and rows["all"]["matched"] == 2 and rows["all"]["missed"] == 0
+    assert rows["all"]["wer"] == 0.0 and rows["all"]["matched"] == 6 and rows["all"]["missed"] == 0
     assert rows["all"]["start_error"] < 0.001  # srt keeps milliseconds
     assert rows["silent"]["segments"] == 0
-    again = render_speech_set(data, n_videos=N_SILENT + 1, seed=3)  # reused, not rendered again
+    scores = {(r["searcher"], r["kind"]): r for r in report["retrieval"]}
+    # the subtitles are the truth: lexical search over them equals the oracle's, and finds the
+    # sentence's video and span for every phrase it contains
+    figures = ("queries", "r_at_1", "r1_at_05")
+    asr, oracle = scores["speech lexical", "lexical"], scores["oracle lexical", "lexical"]
+    assert [asr[k] for k in figures] == [oracle[k] for k in figures]
+    assert scores["speech lexical", "lexical"]["r_at_1"] == 100.0
+    assert scores["speech lexical", "lexical"]["r1_at_05"] == 100.0
+    assert scores["random", "all"]["r_at_1"] == pytest.approx(100 / n)
+    assert ("speech semantic", "all") not in scores  # --text-encoder none: lexical only
+    assert set(report["index_seconds"]) == {"visual", "+ speech"}
+    again = render_speech_set(data, n_videos=n, seed=3)  # reused, not rendered again
     assert again.videos == speech_set.videos

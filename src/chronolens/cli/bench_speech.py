@@ -1,9 +1,11 @@
 """``chronolens bench speech``: WER, segment timing and spoken search on espeak-ng speech videos.
 
 Renders the set once into the cache (``chronolens.evaluation.speech``; needs Debian's espeak-ng),
-transcribes it with ``--model`` (default ``builtin:whisper-base``; ``subtitles`` reads ``.srt``
-files beside the videos) and prints WER and start/end error per noise condition, the made-up
-segments on silent videos, and seconds of audio per second of wall time.
+indexes it as ``chronolens index --speech`` does with ``--model`` (default
+``builtin:whisper-base``; ``subtitles`` reads ``.srt`` files beside the videos) and prints WER and
+start/end error per noise condition, the made-up segments on silent videos, seconds of audio per
+second of wall time, what the speech pass adds to index time, and spoken-query retrieval (lexical,
+semantic, fused) next to the same search over the true sentences, visual-only search and random.
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chronolens.cli.search import positive_int
 
-HELP = "speech: WER, segment start/end error and speed on espeak-ng speech videos at several SNRs"
+if TYPE_CHECKING:
+    from chronolens.encoders.sentence import TextEncoder
+
+HELP = "speech: WER, segment timing, speed and spoken-search R@1 / R1@0.5 on espeak-ng speech videos"
 
 logger = logging.getLogger(__name__)
 
@@ -44,19 +50,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--language", default="en", help="language given to the model (default en; 'auto': detect it)"
     )
+    parser.add_argument(
+        "--text-encoder",
+        default="builtin:minilm",
+        help="sentence encoder of semantic speech search (default builtin:minilm; none: lexical only)",
+    )
     parser.add_argument("--device", default="auto", help="speech model device (default auto)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Render (once), transcribe, score and print."""
-    from chronolens.evaluation.speech import (
-        SpeechBenchReport,
-        format_speech_report,
-        render_speech_set,
-        score_transcripts,
-        transcribe_set,
-    )
+    """Render (once), index with --speech, score and print."""
+    from chronolens.evaluation.speech import format_speech_report, render_speech_set, run_speech_bench
 
     progress = not args.quiet
     root = Path(args.data) if args.data else _cache_dir() / f"n{args.videos}-seed{args.seed}"
@@ -66,20 +71,33 @@ def run(args: argparse.Namespace) -> int:
         from chronolens.speech import load_speech
 
         backend = load_speech(args.model, device=args.device)
-    transcripts, seconds = transcribe_set(
-        speech_set.videos,
+    report = run_speech_bench(
+        speech_set,
         backend,
+        backend_name=args.model,
+        work_dir=root / "libraries",
+        text_encoder=_text_encoder(args.text_encoder),
         language=None if args.language == "auto" else args.language,
         progress=progress,
-    )
-    report = SpeechBenchReport(
-        backend=args.model,
-        transcription=score_transcripts(speech_set.videos, transcripts),
-        audio_seconds=sum(v.duration for v in speech_set.videos),
-        transcribe_seconds=seconds,
     )
     if args.json:
         print(json.dumps(report.to_json()))
     else:
         print(format_speech_report(report))
     return 0
+
+
+def _text_encoder(name: str) -> TextEncoder | None:
+    """The sentence encoder of semantic search (None: "none", or the default is not installed)."""
+    if name == "none":
+        return None
+    from chronolens.encoders.sentence import DEFAULT_TEXT_ENCODER, load_text_encoder
+    from chronolens.errors import MissingDependencyError
+
+    try:
+        return load_text_encoder(name)
+    except MissingDependencyError:
+        if name != DEFAULT_TEXT_ENCODER:
+            raise
+        logger.warning("semantic speech search needs chronolens[speech,models]; scoring lexical search only")
+        return None

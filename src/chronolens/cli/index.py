@@ -96,6 +96,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "subtitles (the .srt/.vtt file next to each video); see `chronolens search --modality`",
     )
     parser.add_argument(
+        "--speech-language",
+        metavar="CODE",
+        help="with --speech: the language spoken, e.g. en (default: the model detects it per video)",
+    )
+    parser.add_argument(
         "--ray",
         nargs="?",
         const=LOCAL_RAY,
@@ -200,6 +205,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "--features adds precomputed features: there is no audio to transcribe (drop --speech)"
         )
+    if args.speech_language and not args.speech:
+        raise UsageError("--speech-language is the language of --speech: name --speech too")
     speech = _speech_backend(args.speech)  # a typo or a missing model fails before any indexing
     shots_report = None
     speech_report = None
@@ -236,7 +243,9 @@ def run(args: argparse.Namespace) -> int:
         # After the visual index is safe: an interrupted speech pass keeps the library (and every
         # transcript committed so far) instead of removing a new library as a failed index does.
         with chronolens.Library.open(root) as library:
-            speech_report = _index_speech(library, speech, progress=not args.quiet)
+            speech_report = _index_speech(
+                library, speech, language=args.speech_language, progress=not args.quiet
+            )
     nothing = bool(args.paths) and _nothing_found(report)
     all_failed = bool(report.failed) and not report.indexed and not report.unchanged
     status = 1 if all_failed or nothing else 0
@@ -321,14 +330,18 @@ def _speech_backend(name: str | None) -> tuple[str, SpeechBackend | None] | None
 
 
 def _index_speech(
-    library: Library, speech: tuple[str, SpeechBackend | None] | None, *, progress: bool
+    library: Library,
+    speech: tuple[str, SpeechBackend | None] | None,
+    *,
+    language: str | None,
+    progress: bool,
 ) -> SpeechReport | None:
     """The ``--speech`` pass after indexing: every indexed video lacking a current transcript."""
     if speech is None:
         return None
     from chronolens.ingest.speech import index_speech
 
-    return index_speech(library, speech[1], progress=progress)
+    return index_speech(library, speech[1], language=language, progress=progress)
 
 
 def _print_speech(report: SpeechReport) -> None:

@@ -92,9 +92,9 @@ def _subtitles_fingerprint(path: str) -> str:
     return hashlib.sha256(sidecar.read_bytes()).hexdigest()
 
 
-def _transcribe(record: VideoRecord, backend: SpeechBackend | None) -> Transcript:
+def _transcribe(record: VideoRecord, backend: SpeechBackend | None, language: str | None) -> Transcript:
     if backend is not None:
-        return transcribe_file(record.path, backend)
+        return transcribe_file(record.path, backend, language=language)
     sidecar = find_subtitles(record.path)
     if sidecar is None:
         return Transcript(segments=(), model=SUBTITLES, has_audio=False)
@@ -107,6 +107,7 @@ def index_speech(
     *,
     videos: Iterable[str | os.PathLike[str]] | None = None,
     text_encoder: TextEncoder | None = None,
+    language: str | None = None,
     retry_failed: bool = False,
     progress: bool = True,
 ) -> SpeechReport:
@@ -118,6 +119,7 @@ def index_speech(
             files next to the videos instead.
         videos: only these video paths (``None``: every indexed video).
         text_encoder: also store each segment's sentence embedding under this encoder's name.
+        language: ISO 639-1 code of the speech (None: the model detects it per video).
         retry_failed: transcribe again the videos whose audio failed with this model before.
         progress: a bar over the videos (on a terminal only).
 
@@ -152,7 +154,7 @@ def index_speech(
             todo, desc=f"speech ({model})", unit="video", enabled=progress
         ):
             try:
-                transcript = _transcribe(record, backend)
+                transcript = _transcribe(record, backend, language)
             except ChronolensError as exc:  # corrupt audio, unreadable file or subtitles
                 error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 report.failed[record.path] = error
