@@ -10,16 +10,8 @@ import pytest
 
 from chronolens.cli.main import main
 from chronolens.data.synth.speech import espeak_available
-from chronolens.evaluation.speech import (
-    N_SILENT,
-    SENTENCES,
-    SpeechVideo,
-    SpokenTruth,
-    random_retrieval,
-    score_retrieval,
-    score_transcripts,
-    speech_queries,
-)
+from chronolens.evaluation.speech import random_retrieval, score_retrieval, score_transcripts
+from chronolens.evaluation.speech_set import N_SILENT, SENTENCES, SpeechVideo, SpokenTruth, speech_queries
 from chronolens.speech.base import Segment, Transcript
 
 STOP = {"a", "an", "the", "of", "to", "in", "on", "at", "and", "it", "is", "we", "you", "your", "by", "this"}
@@ -104,14 +96,14 @@ def test_retrieval_scores_an_oracle_a_wrong_searcher_and_random() -> None:
 
 @pytest.mark.skipif(not espeak_available(), reason="needs espeak-ng: apt-get install espeak-ng")
 def test_cli_bench_speech_with_subtitles_is_exact(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from chronolens.evaluation.speech import render_speech_set
+    from chronolens.evaluation.speech_set import render_speech_set
     from chronolens.speech.formats import to_srt
 
     data, n = tmp_path / "set", N_SILENT + 3
-    speech_set = render_speech_set(data, n_videos=n, seed=3)
+    speech_set = render_speech_set(data, n_videos=n, seed=3, size=64)
     for video in speech_set.videos:
         Path(video.path).with_suffix(".srt").write_text(to_srt(_transcript(video)), encoding="utf-8")
-    args = ["bench", "speech", "--data", str(data), "--videos", str(n), "--seed", "3"]
+    args = ["bench", "speech", "--data", str(data), "--videos", str(n), "--seed", "3", "--size", "64"]
     assert main([*args, "--model", "subtitles", "--text-encoder", "none", "--json", "-q"]) == 0
     report = json.loads(capsys.readouterr().out)
     rows = {r["condition"]: r for r in report["transcription"]}
@@ -129,5 +121,7 @@ def test_cli_bench_speech_with_subtitles_is_exact(tmp_path: Path, capsys: pytest
     assert scores["random", "all"]["r_at_1"] == pytest.approx(100 / n)
     assert ("speech semantic", "all") not in scores  # --text-encoder none: lexical only
     assert set(report["index_seconds"]) == {"visual", "+ speech"}
-    again = render_speech_set(data, n_videos=n, seed=3)  # reused, not rendered again
+    captions = [e.caption for v in speech_set.videos for e in v.events]
+    assert scores["visual", "visual"]["queries"] == sum(captions.count(c) == 1 for c in captions) > 0
+    again = render_speech_set(data, n_videos=n, seed=3, size=64)  # reused, not rendered again
     assert again.videos == speech_set.videos

@@ -46,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--videos", type=positive_int, default=14, help="videos rendered (default 14, 2 silent)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the set (default 0)")
+    parser.add_argument("--size", type=positive_int, default=224, help="frame size in pixels (default 224)")
     parser.add_argument("--data", help="directory of the set (default: the cache)")
     parser.add_argument(
         "--language", default="en", help="language given to the model (default en; 'auto': detect it)"
@@ -61,11 +62,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Render (once), index with --speech, score and print."""
-    from chronolens.evaluation.speech import format_speech_report, render_speech_set, run_speech_bench
+    from chronolens.evaluation.speech import format_speech_report, run_speech_bench
+    from chronolens.evaluation.speech_set import render_speech_set
 
     progress = not args.quiet
-    root = Path(args.data) if args.data else _cache_dir() / f"n{args.videos}-seed{args.seed}"
-    speech_set = render_speech_set(root, n_videos=args.videos, seed=args.seed, progress=progress)
+    root = Path(args.data) if args.data else _cache_dir() / f"n{args.videos}-seed{args.seed}-{args.size}px"
+    speech_set = render_speech_set(
+        root, n_videos=args.videos, seed=args.seed, size=args.size, progress=progress
+    )
     backend = None
     if args.model != SUBTITLES:
         from chronolens.speech import load_speech

@@ -1,11 +1,7 @@
 """``chronolens bench speech``: what a speech model hears, when, and whether spoken search finds it.
 
-The set: synthetic videos whose audio tracks speak sentences at known times
-(:func:`chronolens.data.synth.speech.render_speech_video`, Debian's espeak-ng), built once into
-the cache. Each video speaks two sentences of :data:`SENTENCES` (no sentence twice in the set),
-in a voice of :data:`VOICES` at a speed of :data:`SPEEDS`, clean or under white noise at an SNR
-of :data:`SNRS`; :data:`N_SILENT` videos have an audio track with no speech. The true span of a
-sentence is its voiced samples on the video's clock.
+The set and its queries: :mod:`chronolens.evaluation.speech_set` (synthetic benchmark videos
+whose audio tracks speak espeak-ng sentences at known times, clean and under noise).
 
 Transcription figures (:func:`score_transcripts`), overall and per SNR:
 
@@ -16,20 +12,20 @@ Transcription figures (:func:`score_transcripts`), overall and per SNR:
 - ``silent_segments``: segments recognised in the silent videos (made-up speech);
 - ``speed``: seconds of audio transcribed per second of wall time.
 
-Retrieval figures (:func:`score_retrieval`): every sentence is asked twice, by a phrase it
-contains (``lexical`` queries) and by a paraphrase sharing no content word with it (``semantic``
-queries). A searcher returns ranked ``(video, start, end, score)`` hits; ``R@1`` counts queries
-whose first hit is in the video that speaks the sentence, ``R1@0.5`` those whose first hit also
-overlaps the sentence's span with IoU >= 0.5 (``chronolens.metrics.temporal``), ``R1@in`` those
-whose first hit's centre lies inside the sentence (a lexical hit is trimmed to the matched words,
-so it is far shorter than the sentence: inside it, not IoU 0.5, is its success). ``random`` is the
-expectation of a uniform pick: ``1 / videos`` for R@1, and for R1@0.5 that times the chance that
-a random sentence-long span of its video hits the sentence (computed per query by sampling).
+Retrieval figures (:func:`score_retrieval`) on the set's ``lexical``, ``semantic`` (spoken) and
+``visual`` (shown) queries, so fusion is measured on both kinds of evidence. A searcher
+returns ranked ``(video, start, end, score)`` hits; ``R@1`` counts queries whose first hit is in
+the video that speaks the sentence (shows the event), ``R1@0.5`` those whose first hit also
+overlaps the sentence's (event's) span with IoU >= 0.5 (``chronolens.metrics.temporal``),
+``R1@in`` those whose first hit's centre lies inside the sentence (a lexical hit is trimmed to the
+matched words, so it is far shorter than the sentence: inside it, not IoU 0.5, is its success).
+``random`` is the expectation of a uniform pick: ``1 / videos`` for R@1, and for R1@0.5 that
+times the chance that a random sentence-long span of its video hits the sentence (computed per
+query by sampling).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -40,11 +36,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chronolens.atomic import write_json_atomic
-from chronolens.errors import ChronolensError
+from chronolens.evaluation.speech_set import SpeechQuery, SpeechSet, SpeechVideo, speech_queries
 from chronolens.metrics.temporal import temporal_iou
 from chronolens.metrics.wer import corpus_word_error_rate, segment_time_error
-from chronolens.progress import progress_bar
 from chronolens.speech.base import Segment, SpeechBackend, Transcript
 
 if TYPE_CHECKING:
@@ -53,194 +47,17 @@ if TYPE_CHECKING:
     from chronolens.tasks.speech_search import SpeechMode
 
 __all__ = [
-    "N_SILENT",
-    "SENTENCES",
-    "SNRS",
-    "SPEEDS",
-    "VOICES",
     "RetrievalScore",
     "SpeechBenchReport",
-    "SpeechQuery",
-    "SpeechSet",
-    "SpeechVideo",
     "TranscriptionScore",
     "format_speech_report",
     "random_retrieval",
-    "render_speech_set",
     "run_speech_bench",
     "score_retrieval",
     "score_transcripts",
-    "speech_queries",
 ]
 
 logger = logging.getLogger(__name__)
-
-# (sentence, a phrase it contains, a paraphrase sharing none of its content words)
-SENTENCES: tuple[tuple[str, str, str], ...] = (
-    ("Now we add two cups of flour to the bowl and stir slowly.", "two cups of flour", "baking"),
-    ("The red car drives into the garage at night.", "red car", "a vehicle parks indoors"),
-    ("Tomorrow it will rain heavily across the northern hills.", "rain heavily", "weather forecast"),
-    ("Please turn off your phones before the concert begins.", "turn off your phones", "silence mobiles"),
-    ("The goalkeeper saved the penalty in the final minute.", "saved the penalty", "football match"),
-    ("Our train to Berlin leaves from platform nine.", "platform nine", "railway journey"),
-    ("Chop the onions finely and fry them in butter.", "chop the onions", "cooking vegetables"),
-    ("The doctor says you should drink more water every day.", "drink more water", "health advice"),
-    ("Stocks fell sharply after the bank raised interest rates.", "interest rates", "market news"),
-    ("A small cat is sleeping on the warm windowsill.", "small cat", "a pet naps"),
-    ("Remember to save your work before closing the program.", "save your work", "computer tips"),
-    ("The museum opens at ten and closes at six.", "museum opens", "gallery hours"),
-    ("We planted tomatoes and beans in the garden this spring.", "planted tomatoes", "growing food"),
-    ("The pilot announced that we will land in twenty minutes.", "pilot announced", "airplane arrival"),
-    ("Mix the paint with a little water until it is smooth.", "mix the paint", "art supplies"),
-    ("The children built a sandcastle near the waves.", "built a sandcastle", "beach play"),
-    ("Tighten every bolt on the wheel before you drive.", "tighten every bolt", "repairing a tyre"),
-    ("The orchestra played a quiet piece by Mozart.", "quiet piece by Mozart", "classical music"),
-    ("Heavy snow closed the mountain road this morning.", "heavy snow", "winter storm"),
-    ("Her new book tells the story of a lost sailor.", "lost sailor", "a novel"),
-    ("Add a pinch of salt and taste the soup again.", "pinch of salt", "seasoning food"),
-    ("The team will meet on Monday to plan the launch.", "plan the launch", "business meeting"),
-    ("Lions hunt mostly at dusk on the open plains.", "lions hunt", "wildlife"),
-    ("Keep your passport ready at the security gate.", "passport ready", "airport checks"),
-)
-VOICES: tuple[str, ...] = ("en-us", "en-gb", "en-gb-scotland")
-SPEEDS: tuple[int, ...] = (150, 180)
-SNRS: tuple[float | None, ...] = (None, 20.0, 10.0)  # dB; None: clean
-N_SILENT = 2  # videos whose audio holds no speech
-LEAD_S = 1.0  # seconds before the first sentence
-GAP_S = 2.5  # seconds of silence between the two sentences
-TAIL_S = 1.5  # seconds after the last sentence
-SET_VERSION = 2  # bump when the rendering rule changes (the cache is rebuilt)
-
-
-@dataclass(frozen=True, kw_only=True)
-class SpokenTruth:
-    """One sentence of a video's ground truth."""
-
-    index: int  # position in SENTENCES
-    text: str
-    start: float  # seconds of the first voiced sample
-    end: float  # seconds just after the last
-
-
-@dataclass(frozen=True, kw_only=True)
-class SpeechVideo:
-    """One video of the set."""
-
-    path: str
-    duration: float
-    voice: str
-    speed: int
-    snr_db: float | None  # None: clean (or silent)
-    sentences: tuple[SpokenTruth, ...]  # empty for a silent video
-
-    @property
-    def condition(self) -> str:
-        """``silent``, ``clean`` or ``snr NN dB``: the row this video is reported in."""
-        if not self.sentences:
-            return "silent"
-        return "clean" if self.snr_db is None else f"snr {self.snr_db:g} dB"
-
-
-@dataclass(frozen=True, kw_only=True)
-class SpeechSet:
-    """The rendered set and where it lives."""
-
-    root: Path
-    videos: tuple[SpeechVideo, ...]
-
-
-def _speech_length(text: str, voice: str, speed: int) -> float:
-    from chronolens.data.synth.speech import synthesize_speech
-
-    samples, rate = synthesize_speech(text, voice=voice, speed=speed)
-    return len(samples) / rate
-
-
-def _plan(n_videos: int, seed: int) -> list[dict[str, Any]]:
-    """Which sentences, voice, speed and SNR each video gets (silent videos last)."""
-    n_spoken = n_videos - N_SILENT
-    if n_spoken < 1 or 2 * n_spoken > len(SENTENCES):
-        raise ChronolensError(
-            f"bench speech renders {N_SILENT + 1}..{N_SILENT + len(SENTENCES) // 2} videos, got {n_videos}"
-        )
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(SENTENCES))[: 2 * n_spoken]
-    plans = [
-        {
-            "sentences": [int(order[2 * i]), int(order[2 * i + 1])],
-            # a Latin square: every 9 videos cover each voice under each noise condition once
-            "voice": VOICES[i % len(VOICES)],
-            "speed": SPEEDS[i % len(SPEEDS)],
-            "snr_db": SNRS[(i + i // len(VOICES)) % len(SNRS)],
-        }
-        for i in range(n_spoken)
-    ]
-    plans += [{"sentences": [], "voice": VOICES[0], "speed": SPEEDS[0], "snr_db": None}] * N_SILENT
-    return plans
-
-
-def render_speech_set(
-    root: str | Path, *, n_videos: int = 14, seed: int = 0, progress: bool = False
-) -> SpeechSet:
-    """Render the set into ``root`` once (``speech_set.json`` records it; a match is reused).
-
-    Raises:
-        EspeakMissingError: espeak-ng is not installed (``apt-get install espeak-ng``).
-        ChronolensError: ``n_videos`` outside what the sentence bank allows.
-    """
-    from chronolens.data.synth.speech import render_speech_video
-
-    root = Path(root)
-    manifest = root / "speech_set.json"
-    key = {"version": SET_VERSION, "n_videos": n_videos, "seed": seed}
-    if manifest.is_file():
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-        if data.get("key") == key:
-            return _read_set(root, data)
-    root.mkdir(parents=True, exist_ok=True)
-    videos: list[SpeechVideo] = []
-    for i, plan in enumerate(
-        progress_bar(_plan(n_videos, seed), desc="speech set", unit="video", enabled=progress)
-    ):
-        path = root / f"speech-{i:03d}.mp4"
-        at, placed = LEAD_S, []
-        for index in plan["sentences"]:
-            text = SENTENCES[index][0]
-            placed.append((at, text, plan["voice"], plan["speed"]))
-            at += _speech_length(text, plan["voice"], plan["speed"]) + GAP_S
-        duration = round(at - GAP_S + TAIL_S if placed else 6.0, 2)
-        truth = render_speech_video(
-            path, placed, duration=duration, noise_snr_db=plan["snr_db"] if placed else None, seed=seed + i
-        )
-        sentences = tuple(
-            SpokenTruth(index=index, text=t.text, start=t.start, end=t.end)
-            for index, t in zip(plan["sentences"], truth, strict=True)
-        )
-        videos.append(
-            SpeechVideo(
-                path=str(path),
-                duration=duration,
-                voice=plan["voice"],
-                speed=plan["speed"],
-                snr_db=plan["snr_db"] if placed else None,
-                sentences=sentences,
-            )
-        )
-    write_json_atomic(manifest, {"key": key, "videos": [asdict(v) for v in videos]})
-    return SpeechSet(root=root, videos=tuple(videos))
-
-
-def _read_set(root: Path, data: dict[str, Any]) -> SpeechSet:
-    videos = []
-    for v in data["videos"]:
-        sentences = tuple(SpokenTruth(**s) for s in v.pop("sentences"))
-        videos.append(SpeechVideo(**v, sentences=sentences))
-    missing = [v.path for v in videos if not Path(v.path).is_file()]
-    if missing:
-        raise ChronolensError(
-            f"the speech set under {root} lost {missing[0]}; delete {root} to render it again"
-        )
-    return SpeechSet(root=root, videos=tuple(videos))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -303,28 +120,6 @@ def _score_group(name: str, videos: list[SpeechVideo], transcripts: list[Transcr
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class SpeechQuery:
-    """One spoken-search query with its answer."""
-
-    text: str
-    kind: str  # "lexical" or "semantic"
-    video: str  # the path of the video that speaks it
-    start: float  # the sentence's span
-    end: float
-
-
-def speech_queries(videos: Sequence[SpeechVideo]) -> list[SpeechQuery]:
-    """Two queries per spoken sentence: its phrase (lexical) and its paraphrase (semantic)."""
-    out = []
-    for v in videos:
-        for s in v.sentences:
-            _, phrase, paraphrase = SENTENCES[s.index]
-            out.append(SpeechQuery(text=phrase, kind="lexical", video=v.path, start=s.start, end=s.end))
-            out.append(SpeechQuery(text=paraphrase, kind="semantic", video=v.path, start=s.start, end=s.end))
-    return out
-
-
 Hit = tuple[str, float, float, float]  # (video path, start, end, score), best first
 Searcher = Callable[[str], Sequence[Hit]]
 
@@ -334,7 +129,7 @@ class RetrievalScore:
     """R@1 and R1@0.5 (x100) of one searcher on one kind of query."""
 
     searcher: str
-    kind: str  # "lexical", "semantic" or "all"
+    kind: str  # "lexical", "semantic", "visual" or "all"
     queries: int
     r_at_1: float
     r1_at_05: float
@@ -355,7 +150,7 @@ def score_retrieval(name: str, searcher: Searcher, queries: Sequence[SpeechQuery
         hits[f"{q.kind}\0{q.text}\0{q.video}"] = (right, right and iou >= 0.5, inside)
     per_query = (time.perf_counter() - started) / max(1, len(queries))
     rows = []
-    for kind in ("lexical", "semantic", "all"):
+    for kind in ("lexical", "semantic", "visual", "all"):
         keys = [f"{q.kind}\0{q.text}\0{q.video}" for q in queries if kind in ("all", q.kind)]
         if not keys:
             continue
@@ -389,7 +184,7 @@ def random_retrieval(
         p_moment[f"{q.kind}\0{q.text}"] = float((temporal_iou(spans, [[q.start, q.end]])[:, 0] >= 0.5).mean())
         p_inside[f"{q.kind}\0{q.text}"] = (q.end - q.start) / duration  # a uniform instant inside it
     rows = []
-    for kind in ("lexical", "semantic", "all"):
+    for kind in ("lexical", "semantic", "visual", "all"):
         keys = [f"{q.kind}\0{q.text}" for q in queries if kind in ("all", q.kind)]
         if keys:
             moment = sum(p_moment[k] for k in keys) / len(keys)
@@ -528,11 +323,11 @@ def run_speech_bench(
         language: the language given to the model (None: detected per video).
         progress: bars on a terminal.
     """
-    import chronolens
     from chronolens.ingest.speech import index_speech
     from chronolens.library.transcripts import load_transcript
     from chronolens.speech.formats import to_srt
     from chronolens.tasks.fusion import fuse
+    from chronolens.tasks.search import search
     from chronolens.tasks.speech_search import search_speech
 
     work = Path(work_dir)
@@ -565,11 +360,11 @@ def run_speech_bench(
         return lambda q: _hits(search_speech(lib, q, mode=mode, text_encoder=text_encoder, top_k=10))
 
     def visual(q: str) -> list[Hit]:
-        return _hits(chronolens.search(library, q, top_k=10))
+        return _hits(search(library, q, top_k=10))
 
     def fused(q: str) -> list[Hit]:
         said = search_speech(library, q, mode=modes[-1], text_encoder=text_encoder, top_k=20)
-        return _hits(fuse(chronolens.search(library, q, top_k=20), said, top_k=10))
+        return _hits(fuse(search(library, q, top_k=20), said, top_k=10))
 
     for mode in modes:
         report.retrieval += score_retrieval(f"speech {mode}", spoken(library, mode), queries)

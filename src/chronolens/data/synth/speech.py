@@ -15,7 +15,7 @@ import os
 import shutil
 import struct
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,6 +131,7 @@ def render_speech_video(
     noise_snr_db: float | None = None,
     seed: int = 0,
     fps: float = 5,
+    frames: Iterable[np.ndarray] | None = None,
 ) -> list[SpokenSentence]:
     """Write a video whose audio track speaks ``sentences`` at known times.
 
@@ -143,7 +144,10 @@ def render_speech_video(
         noise_snr_db: white noise over the whole track at this speech-to-noise ratio (dB, speech
             power measured over the voiced samples); None for clean audio.
         seed: seeds the noise.
-        fps: frame rate of the (plain, slowly changing) frames.
+        fps: frame rate of the frames.
+        frames: the pictures, ``(H, W, 3)`` uint8, ``duration * fps`` of them (e.g. a synthetic
+            benchmark video's, so the video shows events while its audio speaks); None: plain,
+            slowly changing frames.
 
     Returns:
         The ground truth, sorted by start: each sentence's voiced start/end on the video's clock.
@@ -178,8 +182,9 @@ def render_speech_video(
         sigma = np.sqrt(power / (10.0 ** (noise_snr_db / 10.0)))
         track = track + np.random.default_rng(seed).normal(0.0, sigma, len(track)).astype(np.float32)
         np.clip(track, -1.0, 1.0, out=track)
-    n_frames = max(1, round(duration * fps))
-    h, w = _FRAME_SIZE
-    frames = (np.full((h, w, 3), (40 + (i * 3) % 160, 90, 140), dtype=np.uint8) for i in range(n_frames))
+    if frames is None:
+        n_frames = max(1, round(duration * fps))
+        h, w = _FRAME_SIZE
+        frames = (np.full((h, w, 3), (40 + (i * 3) % 160, 90, 140), dtype=np.uint8) for i in range(n_frames))
     write_video_with_audio(path, frames, Audio(track, rate, 0.0), fps=fps)
     return truth
