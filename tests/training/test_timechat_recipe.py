@@ -298,3 +298,13 @@ def test_crop_augmentation_shifts_frames_and_answers_together(synth_dir: Path, t
         text = model.tokenizer.decode(batch.input_ids[row][batch.attention_mask[row].bool()])
         assert frame_times_text(times.tolist()).lower() in text  # the tiny tokenizer lowercases
     assert torch.isfinite(task.loss(batch))
+
+
+def test_a_compressor_other_than_the_qformer_refuses_the_token_losses() -> None:
+    with pytest.raises(FormatError, match=r"train.align_weight=0 train.time_digits_weight=0"):
+        load_recipe(
+            None, ["model.compressor=perceiver", "train.align_weight=0.5", "train.time_digits_weight=1"]
+        )
+    recipe = load_recipe(None, ["model.compressor=perceiver", "train.align_weight=0"])
+    assert recipe.model.compressor == "perceiver"
+    assert load_recipe(None, ["train.align_weight=0.5"]).model.compressor == "qformer"  # the default

@@ -5,6 +5,11 @@ tokens per frame, a 2-layer video Q-Former over windows of Lw = S = 32 frames wi
 per window (so 96 frames give 3 * 32 = 96 video tokens), LoRA on the LLM attention projections.
 ``TimeChatConfig.tiny()`` is the few-hundred-kilobyte configuration unit tests and the CPU recipe
 train from scratch.
+
+``compressor`` swaps the sliding video Q-Former for another token compressor of
+``chronolens.models.layers`` (Perceiver resampler, spatio-temporal pooling, DiffFP, MovieChat
+memory), or runs one on the Q-Former's window tokens (``compress_after_qformer``); the default
+"qformer" is TimeChat as published.
 """
 
 from __future__ import annotations
@@ -13,9 +18,21 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-__all__ = ["TINY_LLM", "TimeChatConfig"]
+from chronolens.errors import did_you_mean
+from chronolens.models.layers import (
+    CompressorConfig,
+    DiffFPConfig,
+    MovieChatConfig,
+    PerceiverConfig,
+    STPoolConfig,
+    grid_shape,
+)
+
+__all__ = ["COMPRESSORS", "TINY_LLM", "TimeChatConfig"]
 
 TINY_LLM = "tiny"  # llm name of the random-init LlamaForCausalLM built from the llm_* fields
+# TimeChatConfig.compressor values: TimeChat's own sliding video Q-Former, then models.layers' blocks.
+COMPRESSORS = ("qformer", "perceiver", "st_pool", "difffp", "moviechat")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +67,20 @@ class TimeChatConfig:
     video_queries: int = 32  # Nv learnable queries per window
     video_qformer_layers: int = 2  # video Q-Former layers (cross-attention in every layer)
     sliding: bool = True  # False = global video Q-Former (ablation): one window over all frames
+    # Token compression (models.layers): "qformer" (TimeChat's video Q-Former) | "perceiver" |
+    # "st_pool" | "difffp" | "moviechat". The others replace the video Q-Former and read the frame
+    # tokens (Nq per frame), or, with compress_after_qformer, read its window tokens (Nv per window).
+    compressor: str = "qformer"
+    compress_after_qformer: bool = False  # run the compressor on the video Q-Former's output
+    perceiver_latents: int = 64  # Perceiver: latent queries = video tokens (Flamingo: 64)
+    perceiver_layers: int = 6  # Perceiver: cross-attention blocks (Flamingo: 6)
+    st_pool_kernel: int = 2  # spatio-temporal pooling: k x k over each unit's token grid
+    st_pool_stride: int = 2  # spatio-temporal pooling: s units (frames / windows) averaged in time
+    # DiffFP: a frame is dropped when every patch feature's mean |difference| to the previous frame's
+    # is below this (VideoLLaMA3's 0.1 is on [0, 1] pixels; the model sees the tower's patch features)
+    difffp_threshold: float = 0.1
+    moviechat_short_term: int = 18  # MovieChat: short-term FIFO length in units (frames)
+    moviechat_long_term: int = 256  # MovieChat: long-term memory size in (merged) units
     lora_r: int = 64  # LoRA rank
     lora_alpha: int = 16  # LoRA scaling numerator (scale = alpha / r)
     lora_dropout: float = 0.05  # dropout on the LoRA input
@@ -86,6 +117,12 @@ class TimeChatConfig:
             "max_text_tokens": self.max_text_tokens,
             "transcript_max_lines": self.transcript_max_lines,
             "transcript_max_tokens": self.transcript_max_tokens,
+            "perceiver_latents": self.perceiver_latents,
+            "perceiver_layers": self.perceiver_layers,
+            "st_pool_kernel": self.st_pool_kernel,
+            "st_pool_stride": self.st_pool_stride,
+            "moviechat_short_term": self.moviechat_short_term,
+            "moviechat_long_term": self.moviechat_long_term,
         }
         for name, value in positive.items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -124,6 +161,15 @@ class TimeChatConfig:
             raise ValueError(
                 f"TimeChatConfig.lora_targets must be non-empty module names, got {self.lora_targets!r}"
             )
+        if self.compressor not in COMPRESSORS:
+            raise ValueError(
+                f"TimeChatConfig.compressor must be one of {', '.join(COMPRESSORS)}, got "
+                f"{self.compressor!r}{did_you_mean(str(self.compressor), COMPRESSORS)}"
+            )
+        if self.compress_after_qformer and self.compressor == "qformer":
+            raise ValueError("TimeChatConfig.compress_after_qformer needs a compressor other than 'qformer'")
+        if isinstance(self.difffp_threshold, bool) or not self.difffp_threshold >= 0.0:
+            raise ValueError(f"TimeChatConfig.difffp_threshold must be >= 0, got {self.difffp_threshold!r}")
         try:
             self.timestamp_template.format(t=1.0)
         except (KeyError, IndexError, ValueError) as exc:
@@ -156,9 +202,64 @@ class TimeChatConfig:
             return 1
         return math.ceil(n_frames / self.stride)
 
+    @property
+    def uses_video_qformer(self) -> bool:
+        """Whether the sliding video Q-Former runs (the default, or before a compressor)."""
+        return self.compressor == "qformer" or self.compress_after_qformer
+
+    def compressor_units(self, n_frames: int) -> tuple[int, int]:
+        """``(units, tokens per unit)`` the compressor reads: W x Nv after the Q-Former, else T x Nq."""
+        if self.uses_video_qformer:
+            return self.n_windows(n_frames), self.video_queries
+        if n_frames < 1:
+            raise ValueError(f"n_frames must be >= 1, got {n_frames}")
+        return n_frames, self.frame_queries
+
+    def compressor_config(self) -> CompressorConfig | None:
+        """The ``models.layers`` config of ``compressor`` at this model's widths; None for "qformer"."""
+        if self.compressor == "perceiver":
+            return PerceiverConfig(
+                dim=self.qformer_hidden,
+                latents=self.perceiver_latents,
+                layers=self.perceiver_layers,
+                heads=self.qformer_heads,
+                head_dim=self.qformer_hidden // self.qformer_heads,
+                ff_mult=max(1, self.qformer_intermediate // self.qformer_hidden),
+                max_units=self.n_frames,  # at most one unit per frame
+                init_std=self.qformer_init_std,
+            )
+        if self.compressor == "st_pool":
+            return STPoolConfig(kernel=self.st_pool_kernel, stride=self.st_pool_stride)
+        if self.compressor == "difffp":
+            return DiffFPConfig(threshold=self.difffp_threshold)
+        if self.compressor == "moviechat":
+            return MovieChatConfig(short_term=self.moviechat_short_term, long_term=self.moviechat_long_term)
+        return None
+
     def n_video_tokens(self, n_frames: int) -> int:
-        """Video tokens the LLM sees for a ``n_frames``-frame video: windows * Nv."""
-        return self.n_windows(n_frames) * self.video_queries
+        """Video tokens the LLM sees for a ``n_frames``-frame video (TimeChat: windows * Nv).
+
+        DiffFP's count depends on the pixels; this is its upper bound (nothing dropped).
+        """
+        qformer_tokens = self.n_windows(n_frames) * self.video_queries
+        compressor = self.compressor_config()
+        if compressor is None:
+            return qformer_tokens
+        units, per_unit = self.compressor_units(n_frames)
+        if isinstance(compressor, PerceiverConfig):
+            return compressor.output_tokens(units, per_unit)
+        if isinstance(compressor, STPoolConfig):
+            return compressor.output_tokens(units, grid_shape(per_unit))
+        if isinstance(compressor, MovieChatConfig):
+            return compressor.output_tokens(units, per_unit)
+        return units * per_unit  # DiffFP: at most every unit
+
+    @property
+    def max_video_tokens(self) -> int:
+        """Most video tokens of any video of up to ``n_frames`` frames (sizes the tiny LLM's positions)."""
+        if self.compressor != "moviechat":  # the count grows with the frames
+            return self.n_video_tokens(self.n_frames)
+        return max(self.n_video_tokens(t) for t in range(1, self.n_frames + 1))
 
     def timestamp_instruction(self, seconds: float) -> str:
         """The frame Q-Former's instruction for a frame at ``seconds`` ("This frame is sampled at 2.0s.")."""
@@ -232,6 +333,11 @@ class TimeChatConfig:
             "lora_alpha": 16,
             "lora_dropout": 0.0,
             "max_text_tokens": 256,
+            # compressors (used only when `compressor` picks them): sized for tens of frames
+            "perceiver_latents": 8,
+            "perceiver_layers": 1,
+            "moviechat_short_term": 4,
+            "moviechat_long_term": 8,
         }
         values.update(overrides)
         return cls(**values)

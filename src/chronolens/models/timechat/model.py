@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from chronolens.errors import ModelNotFoundError
+from chronolens.models.layers import DiffFP, build_compressor, frame_spans, spans_to_seconds, window_spans
 from chronolens.models.timechat.config import TimeChatConfig
 from chronolens.models.timechat.frame_encoder import TimestampFrameEncoder
 from chronolens.models.timechat.prompting import (
@@ -63,7 +64,7 @@ def build_tiny_llm(config: TimeChatConfig, tokenizer: Any) -> nn.Module:
     """The random-init ``LlamaForCausalLM`` of ``llm="tiny"``, sized by the ``llm_*`` fields."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    max_positions = config.max_text_tokens + config.n_video_tokens(config.n_frames)
+    max_positions = config.max_text_tokens + config.max_video_tokens
     llama_config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=config.llm_hidden,
@@ -213,7 +214,10 @@ class TimeChat(nn.Module):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             self.frame_encoder = TimestampFrameEncoder(config, vision_dim=dim)
-            self.video_qformer = SlidingVideoQFormer(config)
+            # The video Q-Former, and / or another compressor (TimeChatConfig.compressor).
+            self.video_qformer = SlidingVideoQFormer(config) if config.uses_video_qformer else None
+            compressor = config.compressor_config()
+            self.compressor = build_compressor(compressor) if compressor is not None else None
             if llm is None:
                 if config.is_tiny_llm:
                     llm = build_tiny_llm(config, tokenizer)
@@ -290,7 +294,21 @@ class TimeChat(nn.Module):
     def encode_video(
         self, features: torch.Tensor, timestamps: torch.Tensor, frame_mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Video tokens in the LLM embedding space and which of them are real.
+        """Video tokens in the LLM embedding space and which of them are real (see ``encode_video_spans``)."""
+        tokens, token_mask, _ = self.encode_video_spans(features, timestamps, frame_mask)
+        return tokens, token_mask
+
+    def video_token_times(
+        self, features: torch.Tensor, timestamps: torch.Tensor, frame_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """``(B, V, 2)`` seconds: first and last frame time each video token stands for (NaN if not real)."""
+        _, _, spans = self.encode_video_spans(features, timestamps, frame_mask)
+        return spans_to_seconds(spans, timestamps)
+
+    def encode_video_spans(
+        self, features: torch.Tensor, timestamps: torch.Tensor, frame_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Video tokens in the LLM embedding space, which of them are real, and their frames.
 
         Args:
             features: ``(B, T, P, Dv)`` patch features.
@@ -298,8 +316,10 @@ class TimeChat(nn.Module):
             frame_mask: ``(B, T)`` bool, True = a real frame (padding at the end).
 
         Returns:
-            ``(tokens, token_mask)``: ``(B, V, D_llm)`` with zeros at invalid positions, and
-            ``(B, V)`` bool; a video with T' real frames has ``config.n_video_tokens(T')`` real tokens.
+            ``(tokens, token_mask, spans)``: ``(B, V, D_llm)`` with zeros at invalid positions,
+            ``(B, V)`` bool and ``(B, V, 2)`` long, the first and last frame index each token stands
+            for (-1 where not real); a video with T' real frames has ``config.n_video_tokens(T')``
+            real tokens (DiffFP: at most).
         """
         device = self.device
         features = features.to(device=device, dtype=torch.float32)
@@ -318,9 +338,37 @@ class TimeChat(nn.Module):
         real = self.frame_encoder(features[frame_mask], timestamps.to(device)[frame_mask])  # (N, Nq, H)
         frame_tokens = real.new_zeros(batch, n_frames, *real.shape[1:])
         frame_tokens[frame_mask] = real  # (B, T, Nq, H)
-        video, token_mask = self.video_qformer(frame_tokens, frame_mask)  # (B, V, H)
+        video, token_mask, spans = self._compress(frame_tokens, frame_mask, features)  # (B, V, H)
         tokens = self.projection(video) * token_mask[..., None].to(video.dtype)  # (B, V, D_llm)
-        return tokens, token_mask
+        return tokens, token_mask, spans
+
+    def _compress(
+        self, frame_tokens: torch.Tensor, frame_mask: torch.Tensor, features: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Frame tokens ``(B, T, Nq, H)`` -> ``(video (B, V, H), token_mask (B, V), spans (B, V, 2))``."""
+        batch, n_frames = frame_mask.shape
+        index = None
+        if self.video_qformer is not None:  # units = windows of Nv tokens
+            video, token_mask = self.video_qformer(frame_tokens, frame_mask)  # (B, W * Nv, H)
+            index = self.video_qformer.window_index(n_frames)  # (W, Lw)
+            units = video.reshape(batch, index.shape[0], self.config.video_queries, -1)  # (B, W, Nv, H)
+            unit_mask, unit_spans = (
+                token_mask.reshape(units.shape[:3])[..., 0],
+                window_spans(index, frame_mask),
+            )
+        else:  # units = frames of Nq tokens (a compressor is configured: TimeChatConfig checks)
+            units, unit_mask, unit_spans = frame_tokens, frame_mask, frame_spans(frame_mask)
+        if self.compressor is None:  # TimeChat: each token stands for its window
+            spans = unit_spans.repeat_interleave(units.shape[2], dim=1)
+            return video, token_mask, spans.masked_fill(~token_mask[..., None], -1)
+        if isinstance(self.compressor, DiffFP):
+            # Pixels do not reach the model: DiffFP compares the image tower's patch features, and a
+            # unit (frame, or window) is kept whole when any of its patches changed.
+            keep = self.compressor.unit_keep(features, frame_mask, index)  # (B, U)
+            out = self.compressor(units, unit_mask, unit_spans, keep=keep[..., None].expand(units.shape[:3]))
+        else:
+            out = self.compressor(units, unit_mask, unit_spans)
+        return out.tokens, out.mask, out.spans
 
     def video_tokens(
         self, features: torch.Tensor, timestamps: torch.Tensor, frame_mask: torch.Tensor

@@ -228,4 +228,20 @@ def load_recipe(path: str | os.PathLike[str] | None, overrides: Sequence[str] = 
             for name, cls in SECTIONS.items()
             if name != "model"
         }
+    train = settings["train"]
+    assert isinstance(train, TrainSettings)
+    token_losses = {
+        name: getattr(train, name)
+        for name in ("align_weight", "time_digits_weight", "ground_attn_weight")
+        if getattr(train, name) > 0
+    }
+    if model.compressor != "qformer" and token_losses:
+        # These losses map each video token to its frames through the sliding Q-Former's layout
+        # (align.chunk_weights); another compressor's tokens stand for other frames.
+        names = " ".join(f"train.{n}=0" for n in token_losses)
+        raise FormatError(
+            f"{source}: model.compressor={model.compressor!r} cannot train with "
+            f"{', '.join(f'train.{n}' for n in token_losses)} (they assume the video Q-Former's "
+            f"tokens); set {names}"
+        )
     return TimeChatRecipe(preset=preset, model=model, **settings)
