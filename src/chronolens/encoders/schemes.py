@@ -11,7 +11,7 @@ from chronolens.encoders.builtin import BUILTIN_MODELS, builtin_directory, is_bu
 from chronolens.encoders.registry import EncoderEntry, LoadOptions, register_scheme
 from chronolens.errors import MissingDependencyError, ModelNotFoundError
 
-__all__ = ["build_builtin", "build_hf", "build_openclip", "build_st"]
+__all__ = ["build_builtin", "build_hf", "build_openclip", "build_st", "build_timesformer", "build_xclip"]
 
 
 @register_scheme(
@@ -20,8 +20,29 @@ __all__ = ["build_builtin", "build_hf", "build_openclip", "build_st"]
     description="transformers CLIP / SigLIP from the Hugging Face cache or a save_pretrained directory",
 )
 def build_hf(ref: str, options: LoadOptions) -> Encoder:
-    """Load ``hf:<ref>`` through transformers."""
+    """Load ``hf:<ref>`` through transformers; X-CLIP and TimeSformer dirs load as their own schemes do."""
     from chronolens.encoders.hf import load_hf_encoder
+    from chronolens.encoders.xclip import XCLIP_MODEL_TYPE, load_xclip_encoder, local_model_type
+
+    model_type = local_model_type(ref)
+    if model_type == "timesformer":
+        from chronolens.encoders.timesformer import load_timesformer_encoder
+
+        return load_timesformer_encoder(
+            ref,
+            name=f"hf:{ref}",
+            device=options.device,
+            precision=options.precision,
+            batch_size=options.batch_size,
+        )
+    if model_type == XCLIP_MODEL_TYPE:
+        return load_xclip_encoder(
+            ref,
+            name=f"hf:{ref}",
+            device=options.device,
+            precision=options.precision,
+            batch_size=options.batch_size,
+        )
 
     return load_hf_encoder(
         ref,
@@ -126,3 +147,31 @@ def build_st(ref: str, options: LoadOptions) -> Encoder:
 
     # Text only: it satisfies the encoder contract's text side; encode_images raises.
     return load_sentence_encoder(ref, device=options.device, batch_size=options.batch_size)
+
+
+@register_scheme(
+    "xclip",
+    usage="xclip:<hub id or local dir>",
+    description="X-CLIP video-text clip encoders via transformers, e.g. xclip:microsoft/xclip-base-patch32",
+)
+def build_xclip(ref: str, options: LoadOptions) -> Encoder:
+    """Load ``xclip:<ref>`` (see ``chronolens.encoders.xclip``); it is also a ``ClipEncoder``."""
+    from chronolens.encoders.xclip import load_xclip_encoder
+
+    return load_xclip_encoder(
+        ref, device=options.device, precision=options.precision, batch_size=options.batch_size
+    )
+
+
+@register_scheme(
+    "timesformer",
+    usage="timesformer:<hub id or local dir>",
+    description="TimeSformer video backbones via transformers (clip embeddings only, no text tower)",
+)
+def build_timesformer(ref: str, options: LoadOptions) -> Encoder:
+    """Load ``timesformer:<ref>`` (see ``chronolens.encoders.timesformer``): video only."""
+    from chronolens.encoders.timesformer import load_timesformer_encoder
+
+    return load_timesformer_encoder(
+        ref, device=options.device, precision=options.precision, batch_size=options.batch_size
+    )
