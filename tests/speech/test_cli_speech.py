@@ -56,10 +56,15 @@ def test_index_speech_then_search_both(
     assert first["modality"] == "speech" and first["said"][0] == "we add flour"
     # "we add flour" over the first stretch (1 s long in both videos): trimmed to its last third.
     assert first["moments"][0][1] - first["moments"][0][0] == pytest.approx(1 / 3, abs=0.01)
-    default = _json(capsys, ["search", "green flour", "--library", lib, "--text-encoder", MODEL, "--json"])
+    both = ["search", "green flour", "--library", lib, "--text-encoder", MODEL, "--json"]
+    default = _json(capsys, [*both, "--speech-gate", "off"])  # plain reciprocal-rank fusion
     assert default["modality"] == "both"  # the library has transcripts
     top = default["results"][0]
     assert Path(top["video"]).stem == "cooking" and top["modality"] == "both"  # seen green and said flour
+    # the test encoder gives "green flour" no meaning in common with "we add flour": under the
+    # default gate the frames lead and the speech is left out
+    gated = _json(capsys, both)["results"]
+    assert Path(gated[0]["video"]).stem == "cooking" and all(r["modality"] == "visual" for r in gated)
     visual = _json(capsys, ["search", "green", "--library", lib, "--modality", "visual", "--json"])
     assert visual["modality"] == "visual" and all(r["modality"] == "visual" for r in visual["results"])
 

@@ -73,3 +73,42 @@ def test_config_is_validated() -> None:
         FusionConfig(speech_weight=-1)
     with pytest.raises(ValueError, match="iou_threshold"):
         FusionConfig(iou_threshold=2)
+
+
+def _meant(video: str, similarity: float, *moments: tuple[float, float, str]) -> SpeechResult:
+    spoken = [
+        SpokenMoment(start=s, end=e, score=0.03, text=t, match="semantic", similarity=similarity)
+        for s, e, t in moments
+    ]
+    return SpeechResult(video=video, score=0.03, duration=20.0, moments=spoken)
+
+
+# the frames rank a, b, c; speech ranks c, b (c's sentence means the query: cosine 0.6)
+FRAMES = [_visual("/v/a", (0, 4)), _visual("/v/b", (2, 6)), _visual("/v/c", (8, 10))]
+SAID = [_meant("/v/c", 0.6, (12, 14, "two cups of flour")), _meant("/v/b", 0.2, (1, 3, "the car"))]
+
+
+def test_speech_that_means_the_query_leads_the_ranking() -> None:
+    fused = fuse(FRAMES, SAID)
+    assert [r.video for r in fused] == ["/v/c", "/v/b", "/v/a"]  # speech's order, then frames' others
+    assert [r.score for r in fused] == pytest.approx([1 / 61, 1 / 62, 1 / 63])
+    assert [r.modality for r in fused] == ["both", "both", "visual"]
+    # plain RRF: c = 1/63 + 1/61, b = 1/62 + 1/62, a = 1/61: the same top here, scored by ranks
+    plain = fuse(FRAMES, SAID, config=FusionConfig(speech_gate=None))
+    assert [r.score for r in plain] == pytest.approx([1 / 63 + 1 / 61, 2 / 62, 1 / 61])
+
+
+def test_speech_below_the_gate_is_left_out() -> None:
+    weak = [_meant("/v/c", 0.25, (12, 14, "the weather")), _meant("/v/b", 0.2, (1, 3, "the car"))]
+    fused = fuse(FRAMES, weak)
+    assert [r.video for r in fused] == ["/v/a", "/v/b", "/v/c"]  # the frames' order
+    assert all(r.modality == "visual" for r in fused)
+    assert all(m.text is None for r in fused for m in r.moments)  # nothing said is shown
+    lower = fuse(FRAMES, weak, config=FusionConfig(speech_gate=0.2))
+    assert lower[0].video == "/v/c"  # with a lower gate the same speech leads
+
+
+def test_lexical_only_speech_keeps_plain_rrf() -> None:
+    assert [r.video for r in fuse(VISUAL, SPOKEN)] == [
+        r.video for r in fuse(VISUAL, SPOKEN, config=FusionConfig(speech_gate=None))
+    ]

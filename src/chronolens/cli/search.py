@@ -20,6 +20,20 @@ if TYPE_CHECKING:
 
 HELP = "search a library by text: best videos and the moments inside them"
 MODALITIES = ("visual", "speech", "both")  # --modality choices
+DEFAULT_SPEECH_GATE = 0.3  # chronolens.tasks.fusion.FusionConfig.speech_gate (literal: light --help)
+
+
+def _gate(text: str) -> float | None:
+    """``--speech-gate``: a cosine in [0, 1], or ``off``."""
+    if text == "off":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a cosine in [0, 1] or 'off', got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a cosine in [0, 1] or 'off', got {text!r}")
+    return value
 
 
 def positive_int(text: str) -> int:
@@ -98,6 +112,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="sentence encoder of semantic speech search: builtin:minilm (default; "
         "chronolens[speech,models]) or st:<dir or hub id>; without it installed, speech search is "
         "lexical only",
+    )
+    parser.add_argument(
+        "--speech-gate",
+        type=_gate,
+        default=DEFAULT_SPEECH_GATE,
+        metavar="COSINE",
+        help=f"with --modality both: speech leads the ranking when its best segment means the query at "
+        f"least this much (sentence-embedding cosine, default {DEFAULT_SPEECH_GATE}), else the frames "
+        "lead; 'off': plain reciprocal-rank fusion (see chronolens.tasks.fusion)",
     )
     parser.add_argument(
         "--json",
@@ -191,7 +214,7 @@ def _run_spoken(args: argparse.Namespace, modality: str) -> int:
     """``--modality speech|both``: spoken hits, fused with visual ones for ``both``."""
     import chronolens
     from chronolens.library import default_library_path
-    from chronolens.tasks.fusion import fuse
+    from chronolens.tasks.fusion import FusionConfig, fuse
     from chronolens.tasks.speech_search import search_speech
 
     encoder = _text_encoder(args.text_encoder)
@@ -217,7 +240,8 @@ def _run_spoken(args: argparse.Namespace, modality: str) -> int:
         )
     if args.snap == "shots" and visual:
         visual = _snapped(args.library or default_library_path(), visual)
-    fused = fuse(visual, spoken, top_k=args.top_k, moments_per_video=args.moments)
+    config = FusionConfig(speech_gate=args.speech_gate)
+    fused = fuse(visual, spoken, config=config, top_k=args.top_k, moments_per_video=args.moments)
     if modality == "speech":  # the spoken ranking with its own scores (BM25 / cosine / RRF)
         rows: list[dict[str, Any]] = [{**r.to_json(), "modality": "speech"} for r in spoken[: args.top_k]]
         for row in rows:

@@ -18,6 +18,22 @@ The rule (weighted reciprocal-rank fusion, Cormack, Clarke & Buettcher 2009), wi
   ``"both"``; a spoken moment carries the words said.
 
 ``FusionConfig(speech_weight=0)`` reproduces the visual ranking; ``visual_weight=0`` the spoken one.
+
+**The meaning gate** (``FusionConfig.speech_gate``, 0.3). Both rankings list nearly every video
+(frame similarities and sentence-embedding cosines are defined for all of them), so plain RRF
+lets an uninformative modality outvote an informative one: on ``chronolens bench speech``, where
+the frames answer the visual queries and the audio the spoken ones, RRF found the right video for
+27% of queries against 39% for speech alone and 24% for frames alone. The gate asks first whether
+the query is *said* at all: when spoken search ran semantically (a sentence encoder was given) its
+best segment's cosine to the query is the evidence (MiniLM: the right sentence's paraphrases
+scored a median 0.41 there, visual queries' best segments 0.23). At or above the gate, the spoken
+ranking leads and the videos only the frames found follow in visual order; below it, the visual
+ranking leads and spoken evidence is left out (it did not match the query's meaning). Moments
+inside a led video are fused as above. A gated video's score is ``1 / (k + position)``. That
+rule found the right video for 47% of the bench's queries (75% of phrase queries, 62% of
+paraphrases, 30% of visual ones); 0.3 was chosen on that bench, so it is a tunable, not a
+constant of nature. Without semantic scores (lexical-only spoken search) or with
+``speech_gate=None`` the plain RRF above applies.
 """
 
 from __future__ import annotations
@@ -33,7 +49,7 @@ from chronolens.tasks.ground.nms import temporal_nms
 from chronolens.tasks.search import SearchResult
 from chronolens.tasks.speech_search import SpeechResult
 
-__all__ = ["RRF_K", "FusedMoment", "FusedResult", "FusionConfig", "Modality", "fuse", "rrf"]
+__all__ = ["RRF_K", "FusedMoment", "FusedResult", "FusionConfig", "Modality", "fuse", "rrf", "speech_match"]
 
 RRF_K = 60.0  # the reciprocal-rank constant of Cormack et al. (2009)
 Modality = Literal["visual", "speech", "both"]
@@ -48,6 +64,7 @@ class FusionConfig:
     visual_weight: float = 1.0  # weight of the visual ranking (>= 0)
     speech_weight: float = 1.0  # weight of the spoken ranking (>= 0)
     iou_threshold: float = 0.5  # tIoU at which moments agree (bonus) and above which NMS suppresses
+    speech_gate: float | None = 0.3  # cosine at which speech leads (module docstring); None: plain RRF
 
     def __post_init__(self) -> None:
         if not self.k > 0:
@@ -140,8 +157,17 @@ def fuse(
         Up to ``top_k`` results, best fused score first.
     """
     cfg = config if config is not None else FusionConfig()
-    weights = {"visual": cfg.visual_weight, "speech": cfg.speech_weight}
-    scores = rrf({"visual": [r.video for r in visual], "speech": [r.video for r in spoken]}, weights, k=cfg.k)
+    match = speech_match(spoken)
+    if cfg.speech_gate is not None and match is not None:
+        if match < cfg.speech_gate:  # not said: the frames decide, the speech is left out
+            spoken = []
+        lead, follow = (spoken, visual) if spoken else (visual, [])
+        order = list(dict.fromkeys([r.video for r in lead] + [r.video for r in follow]))
+        scores = {v: 1.0 / (cfg.k + position) for position, v in enumerate(order, 1)}
+    else:
+        weights = {"visual": cfg.visual_weight, "speech": cfg.speech_weight}
+        rankings = {"visual": [r.video for r in visual], "speech": [r.video for r in spoken]}
+        scores = rrf(rankings, weights, k=cfg.k)
     by_visual = {r.video: (rank, r) for rank, r in enumerate(visual, 1)}
     by_speech = {r.video: (rank, r) for rank, r in enumerate(spoken, 1)}
 
@@ -168,6 +194,12 @@ def fuse(
             )
         )
     return results
+
+
+def speech_match(spoken: Sequence[SpeechResult]) -> float | None:
+    """The best sentence-embedding cosine of any spoken moment (None: none was scored semantically)."""
+    values = [m.similarity for r in spoken for m in r.moments if m.similarity is not None]
+    return max(values) if values else None
 
 
 def _fuse_moments(

@@ -56,6 +56,7 @@ class SpokenMoment:
     score: float  # the mode's score (see the module docstring)
     text: str  # the segment's text
     match: SpeechMode  # "lexical", "semantic" or "both"
+    similarity: float | None = None  # the segment's sentence-embedding cosine to the query (semantic modes)
 
     def as_list(self) -> list[float]:
         """``[start, end, score]``."""
@@ -198,6 +199,7 @@ def search_speech(
         ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
     lexical_ids = {h.segment_id for h in lexical}
     semantic_ids = {s for s, _ in semantic}
+    cosines = dict(semantic)
     segments = load_segments(library.catalog, [s for s, _ in ranked])
     grouped: dict[int, list[SpokenMoment]] = {}
     for segment_id, score in ranked:
@@ -208,7 +210,14 @@ def search_speech(
         start, end = min(max(start, 0.0), duration), min(max(end, 0.0), duration)
         match: SpeechMode = ("both" if segment_id in semantic_ids else "lexical") if lexically else "semantic"
         grouped.setdefault(video_id, []).append(
-            SpokenMoment(start=start, end=max(start, end), score=score, text=segment.text, match=match)
+            SpokenMoment(
+                start=start,
+                end=max(start, end),
+                score=score,
+                text=segment.text,
+                match=match,
+                similarity=cosines.get(segment_id),
+            )
         )
     results = [
         SpeechResult(
