@@ -1,4 +1,4 @@
-"""The recipe registry and the one recipe config loader, the same way for both recipes."""
+"""The recipe registry and the one recipe config loader, the same way for every recipe."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from chronolens.errors import ChronolensError, FormatError
 from chronolens.training.recipes import get_recipe, list_recipes
 
 TIMECHAT_TINY = Path(__file__).resolve().parents[2] / "configs" / "timechat" / "tiny-cpu.toml"
-RECIPES = ["builtin-clip", "timechat"]
+RECIPES = ["builtin-clip", "timechat", "moment-detr"]
 
 
-def test_registry_lists_both_recipes_with_their_defaults() -> None:
+def test_registry_lists_every_recipe_with_its_defaults() -> None:
     from chronolens.training.recipes.synth_clip.recipe import BuiltinClipConfig
+    from chronolens.training.recipes.moment_detr.recipe import MomentDETRRecipeConfig
     from chronolens.training.recipes.timechat.settings import TimeChatRecipe
 
     assert [r.name for r in list_recipes()] == RECIPES
@@ -24,6 +25,7 @@ def test_registry_lists_both_recipes_with_their_defaults() -> None:
     # no file and no overrides: the defaults
     assert get_recipe("builtin-clip").load_config(None, []) == BuiltinClipConfig()
     assert get_recipe("timechat").load_config(None, []) == TimeChatRecipe()
+    assert get_recipe("moment-detr").load_config(None, []) == MomentDETRRecipeConfig()
 
 
 def test_unknown_recipe_suggests_the_closest() -> None:
@@ -94,7 +96,7 @@ def test_builtin_clip_sections_hold_only_settings() -> None:
 
 @pytest.mark.parametrize("name", RECIPES)
 @pytest.mark.parametrize("bad", ["override", "file"])
-def test_cli_exits_1_on_a_bad_config_for_both_recipes(
+def test_cli_exits_1_on_a_bad_config_for_every_recipe(
     name: str, bad: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from chronolens.cli.main import main
@@ -108,7 +110,7 @@ def test_cli_exits_1_on_a_bad_config_for_both_recipes(
     args = ["train", name, "--out", str(out), "--no-progress", *extra]
     if config is not None:
         args += ["--config", str(config)]
-    if name == "builtin-clip":
+    if name in ("builtin-clip", "moment-detr"):
         args += ["--data", str(tmp_path)]
     assert main(args) == 1
     err = capsys.readouterr().err

@@ -19,7 +19,7 @@ from typing import Any
 
 __all__ = ["HELP", "add_arguments", "run"]
 
-HELP = "train a model with one of chronolens' recipes (builtin-clip, timechat)"
+HELP = "train a model with one of chronolens' recipes (builtin-clip, timechat, moment-detr)"
 
 OVERRIDES_METAVAR = "KEY=VALUE"
 
@@ -144,6 +144,57 @@ def _timechat_report(result: Any, as_json: bool) -> None:
     print(f"  training wall time: {minutes['train']:.1f} min (whole run {minutes['total']:.1f} min)")
 
 
+def _moment_detr_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", required=True, type=Path, help="dataset with annotations/qvhighlights_<split>.jsonl"
+    )
+    parser.add_argument(
+        "--config", type=Path, default=None, help="recipe TOML (see configs/moment_detr/; default: tiny)"
+    )
+    parser.add_argument(
+        "overrides", nargs="*", metavar=OVERRIDES_METAVAR, help="override recipe settings, e.g. train.lr=1e-4"
+    )
+    parser.add_argument(
+        "--arch", choices=("moment-detr", "qd-detr"), default=None, help="the head (train.arch)"
+    )
+    parser.add_argument("--steps", type=int, default=None, help="optimizer steps (default: the recipe's)")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="windows per step (default: the recipe's)"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="training seed (default: the recipe's)")
+    parser.add_argument("--out", type=Path, default=Path("runs/moment-detr"), help="run directory")
+    parser.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --out")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _moment_detr_overrides(args: argparse.Namespace) -> list[str]:
+    flags = {
+        "arch": "train.arch",
+        "steps": "train.steps",
+        "batch_size": "train.batch_size",
+        "seed": "train.seed",
+    }
+    return [f"{key}={getattr(args, flag)}" for flag, key in flags.items() if getattr(args, flag) is not None]
+
+
+def _moment_detr_report(result: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"model_dir": str(result.model_dir), "metrics": result.metrics}, indent=2))
+        return
+    print(f"model written to {result.model_dir}")
+    if result.metrics:
+        keys = (
+            "MR-full-R1@0.5",
+            "MR-full-R1@0.7",
+            "MR-full-mAP",
+            "HL-min-VeryGood-mAP",
+            "HL-min-VeryGood-Hit1",
+        )
+        shown = ", ".join(f"{k} {float(result.metrics[k]):.1f}" for k in keys if k in result.metrics)
+        print(f"  val: {shown}")
+
+
 def _generic_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     """The surface of a recipe with no flags of its own."""
     parser.add_argument("--config", type=Path, default=None, help="recipe TOML (default: the recipe's)")
@@ -170,6 +221,7 @@ _Surface = tuple[
 _SURFACES: dict[str, _Surface] = {
     "builtin-clip": (_builtin_clip_arguments, _builtin_clip_overrides, _builtin_clip_report),
     "timechat": (_timechat_arguments, lambda args: [], _timechat_report),
+    "moment-detr": (_moment_detr_arguments, _moment_detr_overrides, _moment_detr_report),
 }
 
 

@@ -123,3 +123,11 @@ register(
         module="chronolens.training.recipes.timechat.recipe",
     )
 )
+register(
+    Recipe(
+        name="moment-detr",
+        help="train a Moment-DETR / QD-DETR grounding head on QVHighlights-format jsonl (--data DIR)",
+        module="chronolens.training.recipes.moment_detr.recipe",
+        needs_data=True,
+    )
+)
