@@ -21,7 +21,7 @@ def video_files(videos_dir: Path) -> dict[str, Path]:
     Raises:
         ChronolensError: ``videos_dir`` is not a directory.
     """
-    from chronolens.ingest.local import discover
+    from chronolens.ingest.discover import discover
 
     if not videos_dir.is_dir():
         raise ChronolensError(f"no videos directory at {videos_dir}")

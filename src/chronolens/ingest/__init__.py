@@ -15,9 +15,10 @@ import os
 from collections.abc import Iterable
 from dataclasses import replace
 
+from chronolens.errors import ChronolensError
 from chronolens.ingest.discover import VIDEO_EXTENSIONS, VIDEO_SUFFIXES, discover
 from chronolens.ingest.local import IngestConfig, embed_file, ingest
-from chronolens.ingest.ray_pipeline import EncoderLoader, RayConfig, ingest_ray
+from chronolens.ingest.ray_pipeline import CLIPS_NOT_SUPPORTED, EncoderLoader, RayConfig, ingest_ray
 from chronolens.ingest.rebuild import rebuild
 from chronolens.ingest.report import IngestReport
 from chronolens.library.library import Library
@@ -71,10 +72,13 @@ def index(
     Raises:
         LibraryError: the library is read-only or another process is indexing it.
         MissingDependencyError: ``ray`` is given and Ray is not installed.
+        ChronolensError: ``ray`` is given and the library embeds clips (not supported on Ray yet).
     """
     paths = list(paths)
     config = config if config is not None else IngestConfig()
     manifest = library.manifest
+    if ray is not None and manifest.clips is not None:
+        raise ChronolensError(CLIPS_NOT_SUPPORTED)
     with library.writing() as (catalog, store):
         before = catalog.generation()
         if ray is None:

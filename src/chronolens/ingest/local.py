@@ -20,6 +20,10 @@ Decoding and embedding are both CPU-bound. On a small machine running them in pa
 oversubscribes the cores and was measured *slower* than doing them one after the other, so they
 overlap (decode one batch ahead in a thread) only when ``os.cpu_count()`` reaches
 ``IngestConfig.overlap_min_cpus``.
+
+A library whose encoder is a clip encoder stores one row per overlapping clip instead of one per
+frame, timed at the clip's centre (``chronolens.ingest.clips``); decoding, committing and
+incrementality are the same.
 """
 
 from __future__ import annotations
@@ -29,19 +33,19 @@ import os
 import queue
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from chronolens.encoders.base import Encoder
 from chronolens.errors import ChronolensError, DecodeError
+from chronolens.ingest.clips import AnyEncoder, rows_for
 from chronolens.ingest.discover import VIDEO_EXTENSIONS, discover
-from chronolens.ingest.plan import Job, mark_missing, plan, reason
+from chronolens.ingest.plan import Job, plan_run, reason
 from chronolens.ingest.report import IngestReport
 from chronolens.library.catalog import Catalog
+from chronolens.library.manifest import is_clip_encoder
 from chronolens.library.store import EmbeddingStore
 from chronolens.library.writes import commit_video
 from chronolens.progress import progress_bar
@@ -51,12 +55,10 @@ from chronolens.video.sampling import Sampling
 __all__ = [
     "VIDEO_EXTENSIONS",
     "IngestConfig",
-    "RunPlan",
     "discover",
     "embed_file",
     "finish_video",
     "ingest",
-    "plan_run",
     "progress_bar_for",
 ]
 
@@ -165,99 +167,12 @@ def progress_bar_for(total_seconds: float, n_videos: int, enabled: bool) -> Any:
     return bar
 
 
-@dataclass(slots=True)
-class RunPlan:
-    """What the driver of one run decided before decoding anything; both engines fill it in.
-
-    ``failed`` and ``partial`` keep filling while videos are decoded; ``finish`` turns it into the
-    run's ``IngestReport``.
-    """
-
-    jobs: list[Job]  # files to decode and embed, in order
-    unchanged: list[str]
-    failed: dict[str, str]  # path -> one-line error
-    partial: dict[str, str]  # indexed path -> warning
-    skipped: dict[str, str]
-    non_video: dict[str, str]
-    missing: list[str]
-    started: float  # time.perf_counter() when the run began
-
-    def finish(self, indexed: list[str], n_frames: int) -> IngestReport:
-        """The run's report (logged once)."""
-        report = IngestReport(
-            indexed=indexed,
-            unchanged=self.unchanged,
-            failed=self.failed,
-            skipped=self.skipped,
-            non_video=self.non_video,
-            partial=self.partial,
-            missing=self.missing,
-            n_frames=n_frames,
-            seconds=time.perf_counter() - self.started,
-        )
-        logger.info(
-            "indexed %d (partial %d), unchanged %d, failed %d, skipped %d (+%d non-video), missing %d"
-            " (%d frames, %.1f s)",
-            len(indexed),
-            len(self.partial),
-            len(self.unchanged),
-            len(self.failed),
-            len(self.skipped),
-            len(self.non_video),
-            len(self.missing),
-            n_frames,
-            report.seconds,
-        )
-        return report
-
-
-def plan_run(
-    paths: Iterable[str | os.PathLike[str]],
-    *,
-    catalog: Catalog,
-    store: EmbeddingStore,
-    retry_failed: bool = False,
-) -> RunPlan:
-    """Discover ``paths``, collect orphans, mark vanished videos missing and plan the jobs.
-
-    The driver's part of every run, whichever engine decodes (``chronolens.ingest.ray_pipeline``
-    reuses it): nothing here decodes a frame or loads a model.
-    """
-    started = time.perf_counter()
-    skipped: dict[str, str] = {}
-    non_video: dict[str, str] = {}
-    files, roots = discover(paths, skipped=skipped, non_video=non_video)
-    store.remove_orphans(catalog.referenced_embeddings())
-    records = {record.path: record for record in catalog.records()}  # read once for the run
-
-    for root in roots:
-        if str(root) not in skipped and not root.exists() and str(root) not in records:
-            raise ChronolensError(f"no such file or directory: {root}")
-    for path, why in skipped.items():
-        logger.info("skipped %s: %s", path, why)  # the report lists it; the CLI prints it once
-    for path, why in non_video.items():
-        logger.debug("skipped %s: %s", path, why)  # counted in the summary, listed by the CLI with -v
-    missing = mark_missing(catalog, records, files, roots, skipped)
-    failed: dict[str, str] = {}
-    jobs, unchanged = plan(files, records, catalog, store, failed, retry_failed=retry_failed)
-    return RunPlan(
-        jobs=jobs,
-        unchanged=unchanged,
-        failed=failed,
-        partial={},
-        skipped=skipped,
-        non_video=non_video,
-        missing=missing,
-        started=started,
-    )
-
-
 def ingest(
     paths: Iterable[str | os.PathLike[str]],
     *,
     catalog: Catalog,
     store: EmbeddingStore,
-    encoder: Encoder | Callable[[], Encoder],
+    encoder: AnyEncoder | Callable[[], AnyEncoder],
     sampling: Sampling,
     decode_size: int,
     config: IngestConfig = IngestConfig(),
@@ -270,7 +185,8 @@ def ingest(
         catalog: the library catalog.
         store: the library's embeddings store.
         encoder: image encoder matching the library manifest, or a function returning it, called
-            only when some video needs embedding (a run with nothing new loads no model).
+            only when some video needs embedding (a run with nothing new loads no model). A clip
+            encoder stores one row per overlapping clip, timed at its centre (``ingest.clips``).
         sampling: frame sampling policy of the library.
         decode_size: shorter side, in pixels, frames are resized to while decoding.
         config: batching / overlap settings.
@@ -298,11 +214,12 @@ def ingest(
     return run.finish(indexed, n_frames)
 
 
-def _resolve(encoder: Encoder | Callable[[], Encoder]) -> Encoder:
+def _resolve(encoder: AnyEncoder | Callable[[], AnyEncoder]) -> AnyEncoder:
     """The encoder itself, or the one a loader function returns (see ``ingest``)."""
-    if hasattr(encoder, "encode_images"):  # not isinstance: the protocol check reads every member
+    # not isinstance: the protocol check reads every member
+    if hasattr(encoder, "encode_images") or is_clip_encoder(encoder):
         return encoder  # type: ignore[return-value]
-    return encoder()
+    return encoder()  # type: ignore[operator]
 
 
 def _embed_jobs(
@@ -310,7 +227,7 @@ def _embed_jobs(
     *,
     catalog: Catalog,
     store: EmbeddingStore,
-    encoder: Encoder,
+    encoder: AnyEncoder,
     sampling: Sampling,
     decode_size: int,
     config: IngestConfig,
@@ -334,15 +251,14 @@ def _embed_jobs(
     indexed: list[str] = []
     n_frames = 0
     bar = progress_bar_for(sum(job.info.duration for job in jobs), len(jobs), progress)
-    embeddings: list[np.ndarray] = []
-    timestamps: list[np.ndarray] = []
+    new_rows = rows_for(encoder)
+    rows = new_rows()
     shown = 0.0  # seconds of the current video already counted on the bar
     done = 0  # videos of this run finished (indexed or failed)
     try:
         for job, frames, error in stream:
             if frames is not None:
-                embeddings.append(encoder.encode_images(frames.images))  # (B, D)
-                timestamps.append(frames.timestamps)
+                rows.add(frames.images, frames.timestamps)
                 n_frames += len(frames)
                 advance = min(float(frames.timestamps[-1]), job.info.duration) - shown
                 if advance > 0:
@@ -350,6 +266,8 @@ def _embed_jobs(
                     shown += advance
                 bar.set_postfix(videos=f"{done}/{len(jobs)}", frames=n_frames, refresh=False)
                 continue
+            # a failed decode is recorded without its rows: no clip is embedded for it
+            embeddings, timestamps = rows.finish() if error is None else ([], [])
             finish_video(
                 job,
                 embeddings,
@@ -363,7 +281,7 @@ def _embed_jobs(
                 failed=failed,
                 partial=partial,
             )
-            embeddings, timestamps = [], []
+            rows = new_rows()
             done += 1
             bar.set_postfix(videos=f"{done}/{len(jobs)}", frames=n_frames, refresh=False)
             bar.update(max(0.0, job.info.duration - shown))
@@ -468,7 +386,7 @@ def _commit(
 def embed_file(
     path: str | os.PathLike[str],
     *,
-    encoder: Encoder,
+    encoder: AnyEncoder,
     sampling: Sampling,
     decode_size: int | None = None,
     config: IngestConfig = IngestConfig(),
@@ -477,14 +395,16 @@ def embed_file(
 
     Args:
         path: a video file.
-        encoder: the image encoder.
+        encoder: the image encoder (a clip encoder gives one row per overlapping clip, timed at
+            its centre, as a library of it stores).
         sampling: frame sampling policy.
         decode_size: shorter side frames are resized to while decoding (default: the encoder's
             input size).
         config: batching settings.
 
     Returns:
-        ``(embeddings (T, D) float32, timestamps (T,) float64 seconds, duration seconds)``.
+        ``(embeddings (T, D) float32, timestamps (T,) float64 seconds, duration seconds)``; for a
+        clip encoder ``T`` counts clips.
 
     Raises:
         DecodeError: the file cannot be decoded or yields no frames.
@@ -493,10 +413,10 @@ def embed_file(
 
     info = probe(path)
     size = encoder.image_size if decode_size is None else decode_size
-    embeddings, timestamps = [], []
+    rows = rows_for(encoder)()
     for frames in iter_frames(path, sampling, size=size, batch_size=config.batch_size):
-        embeddings.append(encoder.encode_images(frames.images))  # (B, D)
-        timestamps.append(frames.timestamps)
+        rows.add(frames.images, frames.timestamps)
+    embeddings, timestamps = rows.finish()
     ts = np.concatenate(timestamps) if timestamps else np.zeros(0, np.float64)
     error = _no_video(str(path), info, ts)
     if error is not None:

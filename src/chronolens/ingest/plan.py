@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chronolens.errors import DecodeError
+from chronolens.errors import ChronolensError, DecodeError
+from chronolens.ingest.discover import discover
+from chronolens.ingest.report import IngestReport
 from chronolens.library.catalog import Catalog, VideoRecord
 from chronolens.library.hashing import content_hash
 from chronolens.library.store import EmbeddingStore
 from chronolens.video.decoder import Damage
 
-__all__ = ["Job", "mark_missing", "plan", "reason"]
+__all__ = ["Job", "RunPlan", "mark_missing", "plan", "plan_run", "reason"]
 
 logger = logging.getLogger(__name__)
 
@@ -186,3 +190,90 @@ def _probe(
         logger.info("%s", exc)
         return None
     return Job(path, st.st_size, st.st_mtime_ns, digest, info)
+
+
+@dataclass(slots=True)
+class RunPlan:
+    """What the driver of one run decided before decoding anything; both engines fill it in.
+
+    ``failed`` and ``partial`` keep filling while videos are decoded; ``finish`` turns it into the
+    run's ``IngestReport``.
+    """
+
+    jobs: list[Job]  # files to decode and embed, in order
+    unchanged: list[str]
+    failed: dict[str, str]  # path -> one-line error
+    partial: dict[str, str]  # indexed path -> warning
+    skipped: dict[str, str]
+    non_video: dict[str, str]
+    missing: list[str]
+    started: float  # time.perf_counter() when the run began
+
+    def finish(self, indexed: list[str], n_frames: int) -> IngestReport:
+        """The run's report (logged once)."""
+        report = IngestReport(
+            indexed=indexed,
+            unchanged=self.unchanged,
+            failed=self.failed,
+            skipped=self.skipped,
+            non_video=self.non_video,
+            partial=self.partial,
+            missing=self.missing,
+            n_frames=n_frames,
+            seconds=time.perf_counter() - self.started,
+        )
+        logger.info(
+            "indexed %d (partial %d), unchanged %d, failed %d, skipped %d (+%d non-video), missing %d"
+            " (%d frames, %.1f s)",
+            len(indexed),
+            len(self.partial),
+            len(self.unchanged),
+            len(self.failed),
+            len(self.skipped),
+            len(self.non_video),
+            len(self.missing),
+            n_frames,
+            report.seconds,
+        )
+        return report
+
+
+def plan_run(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    catalog: Catalog,
+    store: EmbeddingStore,
+    retry_failed: bool = False,
+) -> RunPlan:
+    """Discover ``paths``, collect orphans, mark vanished videos missing and plan the jobs.
+
+    The driver's part of every run, whichever engine decodes (``chronolens.ingest.ray_pipeline``
+    reuses it): nothing here decodes a frame or loads a model.
+    """
+    started = time.perf_counter()
+    skipped: dict[str, str] = {}
+    non_video: dict[str, str] = {}
+    files, roots = discover(paths, skipped=skipped, non_video=non_video)
+    store.remove_orphans(catalog.referenced_embeddings())
+    records = {record.path: record for record in catalog.records()}  # read once for the run
+
+    for root in roots:
+        if str(root) not in skipped and not root.exists() and str(root) not in records:
+            raise ChronolensError(f"no such file or directory: {root}")
+    for path, why in skipped.items():
+        logger.info("skipped %s: %s", path, why)  # the report lists it; the CLI prints it once
+    for path, why in non_video.items():
+        logger.debug("skipped %s: %s", path, why)  # counted in the summary, listed by the CLI with -v
+    missing = mark_missing(catalog, records, files, roots, skipped)
+    failed: dict[str, str] = {}
+    jobs, unchanged = plan(files, records, catalog, store, failed, retry_failed=retry_failed)
+    return RunPlan(
+        jobs=jobs,
+        unchanged=unchanged,
+        failed=failed,
+        partial={},
+        skipped=skipped,
+        non_video=non_video,
+        missing=missing,
+        started=started,
+    )

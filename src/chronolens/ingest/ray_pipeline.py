@@ -1,6 +1,6 @@
 """Indexing on Ray: decode as CPU tasks, embed in an actor pool, commit on the driver.
 
-The driver does what one process does before decoding (``local.plan_run``: list, hash, plan,
+The driver does what one process does before decoding (``plan.plan_run``: list, hash, plan,
 mark missing) and after (``local.finish_video``: the one commit path), so a library built here
 equals one built by ``chronolens.ingest.local`` — same videos, same PTS-exact timestamps (the
 workers run chronolens' own PyAV reader with the library's sampling), embeddings equal up to the
@@ -54,15 +54,21 @@ import numpy as np
 
 from chronolens.encoders.base import Encoder
 from chronolens.errors import ChronolensError, missing_dependency
-from chronolens.ingest.local import IngestConfig, RunPlan, finish_video, plan_run, progress_bar_for
-from chronolens.ingest.plan import Job, reason
+from chronolens.ingest.local import IngestConfig, finish_video, progress_bar_for
+from chronolens.ingest.plan import Job, RunPlan, plan_run, reason
 from chronolens.ingest.report import IngestReport
 from chronolens.library.catalog import Catalog
+from chronolens.library.manifest import is_clip_encoder
 from chronolens.library.store import EmbeddingStore
 from chronolens.video.decoder import Damage
 from chronolens.video.sampling import Sampling
 
-__all__ = ["EncoderLoader", "RayConfig", "import_ray", "ingest_ray"]
+__all__ = ["CLIPS_NOT_SUPPORTED", "EncoderLoader", "RayConfig", "import_ray", "ingest_ray"]
+
+CLIPS_NOT_SUPPORTED = (
+    "index --ray does not support clip encoders yet (this library embeds overlapping clips); "
+    "index it without --ray"
+)
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +219,9 @@ def ingest_ray(
 
     Raises:
         MissingDependencyError: Ray is not installed.
+        ChronolensError: the library's encoder embeds clips (not supported on Ray yet).
     """
+    _refuse_clips(encoder)
     ray = import_ray()
     config = config if config is not None else IngestConfig()
     ray_config = ray_config if ray_config is not None else RayConfig()
@@ -246,6 +254,13 @@ def ingest_ray(
         if started_here:
             ray.shutdown()
     return run.finish(indexed, n_frames)
+
+
+def _refuse_clips(encoder: Encoder | Callable[[], Encoder]) -> None:
+    """Refuse a clip encoder object (``chronolens.ingest.clips``): this engine embeds frames only, for
+    now. ``chronolens.ingest.index`` refuses a clip library by its manifest before getting here."""
+    if is_clip_encoder(encoder):
+        raise ChronolensError(CLIPS_NOT_SUPPORTED)
 
 
 def _widths(ray: Any, ray_config: RayConfig) -> tuple[int, float, float]:

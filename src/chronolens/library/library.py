@@ -37,7 +37,14 @@ from chronolens.errors import LibraryError
 from chronolens.library import writes
 from chronolens.library.ann import AnnConfig, FrameIndex
 from chronolens.library.catalog import Catalog, VideoRecord
-from chronolens.library.manifest import Manifest, decoder_versions, read_manifest, write_manifest
+from chronolens.library.manifest import (
+    MANIFEST_FILE,
+    Manifest,
+    clip_layout,
+    decoder_versions,
+    read_manifest,
+    write_manifest,
+)
 from chronolens.library.results import LibraryInfo
 from chronolens.library.store import STORAGE_DTYPE, EmbeddingStore
 from chronolens.library.view import SearchView, SearchViews
@@ -57,7 +64,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_LIBRARY = ".chronolens"  # library directory used when none is given (and $CHRONOLENS_LIBRARY unset)
 LIBRARY_ENV = "CHRONOLENS_LIBRARY"  # environment variable naming the default library directory
 
-_MANIFEST = "manifest.json"
+_MANIFEST = MANIFEST_FILE
 _CATALOG = "catalog.sqlite"
 _EMBEDDINGS = "embeddings"
 _ANN = "ann"
@@ -78,6 +85,14 @@ def _load_encoder(name: str) -> Encoder:
     from chronolens.encoders import load_encoder  # the package import registers the schemes
 
     return load_encoder(name)
+
+
+def _check_loaded(manifest: Manifest, encoder: Encoder, root: Path) -> None:
+    """Refuse an encoder whose width, weights or clip layout differ from the library's."""
+    manifest.check_encoder(
+        name=encoder.name, dim=encoder.dim, weights_sha256=encoder.weights_sha256, library=root
+    )
+    manifest.check_clips(name=encoder.name, layout=clip_layout(encoder), library=root)
 
 
 class Library:
@@ -158,9 +173,7 @@ class Library:
                 model=requested, sampling=None if sampling is None else sampling.spec, library=root
             )
             if encoder is not None:
-                manifest.check_encoder(
-                    name=encoder.name, dim=encoder.dim, weights_sha256=encoder.weights_sha256, library=root
-                )
+                _check_loaded(manifest, encoder, root)
             if read_only is None:
                 read_only = not os.access(root, os.W_OK)
             return cls(root, manifest, encoder=encoder, ann=ann, read_only=read_only)
@@ -196,6 +209,7 @@ class Library:
         from chronolens.version import __version__
 
         now = time.time()
+        layout = clip_layout(encoder)
         manifest = Manifest(
             encoder=encoder.name,
             weights_sha256=encoder.weights_sha256,
@@ -207,6 +221,7 @@ class Library:
             ffmpeg_version=ffmpeg,
             created=now,
             updated=now,
+            clips=None if layout is None else layout.to_dict(),
         )
         library = cls(root, manifest, encoder=encoder, ann=ann)
         # The manifest is written last: a directory without one is not (yet) a library.
@@ -237,9 +252,7 @@ class Library:
         """The library's encoder, loaded on first use and checked against the manifest."""
         if self._encoder is None:
             encoder = _load_encoder(self.manifest.encoder)
-            self.manifest.check_encoder(
-                name=encoder.name, dim=encoder.dim, weights_sha256=encoder.weights_sha256, library=self.root
-            )
+            _check_loaded(self.manifest, encoder, self.root)
             self._encoder = encoder
         return self._encoder
 

@@ -2,7 +2,9 @@
 
 A library's embeddings are only comparable with queries embedded by the same encoder weights and
 frames sampled the same way, so the manifest records both and opening the library with anything
-else raises ``EncoderMismatchError`` naming the difference and the remedy.
+else raises ``EncoderMismatchError`` naming the difference and the remedy. A library whose encoder
+is a clip encoder (``chronolens.encoders.clip_base.ClipEncoder``) stores one row per overlapping
+clip, so its manifest also records the clip layout (frames per clip, stride), checked the same way.
 """
 
 from __future__ import annotations
@@ -11,20 +13,26 @@ import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from chronolens.atomic import write_text_atomic
+from chronolens.encoders.clip_base import ClipLayout, default_stride
 from chronolens.errors import EncoderMismatchError, LibraryError
 
 __all__ = [
     "ENGINE_LOCAL",
     "ENGINE_RAY",
+    "MANIFEST_FILE",
     "MANIFEST_FORMAT",
     "Manifest",
+    "clip_layout",
     "decoder_versions",
+    "is_clip_encoder",
     "read_manifest",
     "write_manifest",
 ]
 
+MANIFEST_FILE = "manifest.json"  # the manifest's file name inside a library directory
 MANIFEST_FORMAT = 1  # version of this file's layout
 ENGINE_LOCAL = "local"  # Manifest.engine of a library written by the single-process ingest
 ENGINE_RAY = "ray"  # Manifest.engine of a library written by the Ray pipeline
@@ -38,6 +46,23 @@ def decoder_versions() -> tuple[str, str]:
     if ffmpeg is None:
         ffmpeg = "libavcodec " + ".".join(str(v) for v in av.library_versions.get("libavcodec", ()))
     return str(av.__version__), str(ffmpeg)
+
+
+def is_clip_encoder(encoder: object) -> bool:
+    """Whether ``encoder`` embeds clips (``ClipEncoder``): a library of it stores one row per clip.
+
+    Not ``isinstance`` on the protocol: that reads every member, and ``weights_sha256`` may hash
+    the weight files.
+    """
+    return hasattr(encoder, "encode_clips") and hasattr(encoder, "clip_frames")
+
+
+def clip_layout(encoder: object) -> ClipLayout | None:
+    """How a library of ``encoder`` cuts videos into clips (stride half a clip); None for frames."""
+    if not is_clip_encoder(encoder):
+        return None
+    frames = int(encoder.clip_frames)  # type: ignore[attr-defined]
+    return ClipLayout(clip_frames=frames, stride_frames=default_stride(frames))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -62,6 +87,10 @@ class Manifest:
     # weights' fingerprint}. None until then (and in older manifests); ignored by ==, since the
     # visual embeddings do not depend on it.
     speech: dict[str, str] | None = field(default=None, compare=False)
+    # The clip layout of a library whose encoder embeds clips (ClipLayout.to_dict(): clip_frames,
+    # stride_frames, in sampled frames); each stored row is one clip, timed at its centre. None for
+    # a library of frame embeddings (and in older manifests); checked by check_clips, not by ==.
+    clips: dict[str, Any] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.encoder:
@@ -120,6 +149,36 @@ class Manifest:
                 f"built with {self.weights_sha256[:12]}...; restore those weights, or re-index it with "
                 f"`chronolens index --rebuild --library {library}`"
             )
+
+    def check_clips(self, *, name: str, layout: ClipLayout | None, library: Path) -> None:
+        """Refuse a loaded encoder that would cut videos differently from the library's rows.
+
+        Args:
+            name: the encoder's registry name (for the message).
+            layout: its clip layout (``clip_layout(encoder)``; None: it embeds single frames).
+            library: the library directory (for the message).
+
+        Raises:
+            EncoderMismatchError: frames vs clips, or another clip length or stride.
+        """
+        wanted = None if layout is None else layout.to_dict()
+        if wanted == self.clips:
+            return
+        remedy = f"re-index it with `chronolens index --rebuild --library {library}`"
+        if self.clips is None:
+            have = "frame embeddings (one row per sampled frame)"
+        else:
+            have = (
+                f"clips of {self.clips.get('clip_frames')} frames, stride {self.clips.get('stride_frames')}"
+            )
+        if wanted is None:
+            gets = "single frames"
+        else:
+            gets = f"clips of {wanted['clip_frames']} frames, stride {wanted['stride_frames']}"
+        raise EncoderMismatchError(
+            f"library {library} holds {have}, but encoder {name!r} embeds {gets}; "
+            f"use the encoder the library was built with, or {remedy}"
+        )
 
 
 def read_manifest(path: Path) -> Manifest:
