@@ -14,8 +14,8 @@ RECIPES = ["builtin-clip", "timechat", "moment-detr"]
 
 
 def test_registry_lists_every_recipe_with_its_defaults() -> None:
-    from chronolens.training.recipes.synth_clip.recipe import BuiltinClipConfig
     from chronolens.training.recipes.moment_detr.recipe import MomentDETRRecipeConfig
+    from chronolens.training.recipes.synth_clip.recipe import BuiltinClipConfig
     from chronolens.training.recipes.timechat.settings import TimeChatRecipe
 
     assert [r.name for r in list_recipes()] == RECIPES
