@@ -10,6 +10,11 @@ train from scratch.
 ``chronolens.models.layers`` (Perceiver resampler, spatio-temporal pooling, DiffFP, MovieChat
 memory), or runs one on the Q-Former's window tokens (``compress_after_qformer``); the default
 "qformer" is TimeChat as published.
+
+Time encodings besides TimeChat's timestamp-aware frame encoder (always on; combinable with each
+other and with every compressor): ``time_encoding_numpro`` draws frame numbers onto the frames
+(NumPro, ``numpro.py``); ``time_tokens`` puts TimeMarker's ``sec{t}`` text or VTG-LLM's absolute
+time tokens ``<t0>``..``<tN>`` before each group of video tokens (``time_tokens.py``).
 """
 
 from __future__ import annotations
@@ -27,12 +32,15 @@ from chronolens.models.layers import (
     STPoolConfig,
     grid_shape,
 )
+from chronolens.models.timechat.numpro import NumPro
 
-__all__ = ["COMPRESSORS", "TINY_LLM", "TimeChatConfig"]
+__all__ = ["COMPRESSORS", "TIME_TOKENS", "TINY_LLM", "TimeChatConfig"]
 
 TINY_LLM = "tiny"  # llm name of the random-init LlamaForCausalLM built from the llm_* fields
 # TimeChatConfig.compressor values: TimeChat's own sliding video Q-Former, then models.layers' blocks.
 COMPRESSORS = ("qformer", "perceiver", "st_pool", "difffp", "moviechat")
+# TimeChatConfig.time_tokens values: nothing, TimeMarker's "sec{t}" text, VTG-LLM's <tK> tokens.
+TIME_TOKENS = ("none", "timemarker", "absolute")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +89,15 @@ class TimeChatConfig:
     difffp_threshold: float = 0.1
     moviechat_short_term: int = 18  # MovieChat: short-term FIFO length in units (frames)
     moviechat_long_term: int = 256  # MovieChat: long-term memory size in (merged) units
+    # NumPro (features.encode_video): each frame's number drawn on its pixels before the image tower
+    time_encoding_numpro: bool = False
+    numpro_position: str = "bottom_right"  # bottom_right | bottom_left | top_right | top_left | center
+    numpro_size: float = 0.2  # glyph height as a fraction of the frame height
+    numpro_label: str = "frame"  # "frame" (index among the sampled frames) | "seconds"
+    # Time tokens before each group of video tokens (a window's, a frame's, a merged slot's), at
+    # splice time: "none" | "timemarker" (the text "sec{t}") | "absolute" (special token <t{s}>)
+    time_tokens: str = "none"
+    time_token_seconds: int = 600  # "absolute": <t0>..<t{N-1}>, one per second; later times use the last
     lora_r: int = 64  # LoRA rank
     lora_alpha: int = 16  # LoRA scaling numerator (scale = alpha / r)
     lora_dropout: float = 0.05  # dropout on the LoRA input
@@ -123,6 +140,7 @@ class TimeChatConfig:
             "st_pool_stride": self.st_pool_stride,
             "moviechat_short_term": self.moviechat_short_term,
             "moviechat_long_term": self.moviechat_long_term,
+            "time_token_seconds": self.time_token_seconds,
         }
         for name, value in positive.items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -170,6 +188,15 @@ class TimeChatConfig:
             raise ValueError("TimeChatConfig.compress_after_qformer needs a compressor other than 'qformer'")
         if isinstance(self.difffp_threshold, bool) or not self.difffp_threshold >= 0.0:
             raise ValueError(f"TimeChatConfig.difffp_threshold must be >= 0, got {self.difffp_threshold!r}")
+        if self.time_tokens not in TIME_TOKENS:
+            raise ValueError(
+                f"TimeChatConfig.time_tokens must be one of {', '.join(TIME_TOKENS)}, got "
+                f"{self.time_tokens!r}{did_you_mean(str(self.time_tokens), TIME_TOKENS)}"
+            )
+        try:
+            NumPro(position=self.numpro_position, size=self.numpro_size, label=self.numpro_label)
+        except ValueError as exc:
+            raise ValueError(f"TimeChatConfig.numpro_*: {exc}") from exc
         try:
             self.timestamp_template.format(t=1.0)
         except (KeyError, IndexError, ValueError) as exc:
@@ -260,6 +287,12 @@ class TimeChatConfig:
         if self.compressor != "moviechat":  # the count grows with the frames
             return self.n_video_tokens(self.n_frames)
         return max(self.n_video_tokens(t) for t in range(1, self.n_frames + 1))
+
+    def numpro_settings(self) -> NumPro | None:
+        """NumPro's drawing settings for ``features.encode_video``; None when NumPro is off."""
+        if not self.time_encoding_numpro:
+            return None
+        return NumPro(position=self.numpro_position, size=self.numpro_size, label=self.numpro_label)
 
     def timestamp_instruction(self, seconds: float) -> str:
         """The frame Q-Former's instruction for a frame at ``seconds`` ("This frame is sampled at 2.0s.")."""

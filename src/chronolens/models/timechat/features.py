@@ -7,7 +7,9 @@ checkpoint), and the features are its last hidden state, ``(T, P, Dv)``.
 
 :class:`VideoFeatures` is one video as the model sees it (those features, the frames' real
 times, the duration); :func:`encode_video` makes one. The answer task (``tasks.answer``) and the
-training recipe (its on-disk feature cache) both use them.
+training recipe (its on-disk feature cache) both use them. With NumPro
+(``TimeChatConfig.time_encoding_numpro``) ``encode_video`` draws each frame's number onto its
+pixels before the tower (``chronolens.models.timechat.numpro``).
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from chronolens.errors import ModelNotFoundError
+
+if TYPE_CHECKING:
+    from chronolens.models.timechat.numpro import NumPro
 
 __all__ = ["FrameFeatures", "VideoFeatures", "encode_video", "sample_video"]
 
@@ -183,13 +188,17 @@ def sample_video(path: str | os.PathLike[str], n_frames: int) -> tuple[np.ndarra
     return frames.images, frames.timestamps.astype(np.float64), duration
 
 
-def encode_video(path: str | os.PathLike[str], n_frames: int, tower: FrameFeatures) -> VideoFeatures:
+def encode_video(
+    path: str | os.PathLike[str], n_frames: int, tower: FrameFeatures, *, numpro: NumPro | None = None
+) -> VideoFeatures:
     """Sample ``n_frames`` frames of a video uniformly and run them through the image tower.
 
     Args:
         path: a video file (recorded as given in the result's ``path``).
         n_frames: frames to sample (fewer when the video has fewer).
         tower: the frozen image tower.
+        numpro: NumPro labels to draw on the frames first (``TimeChatConfig.numpro_settings()``);
+            None draws nothing.
 
     Returns:
         Float32 ``(T, P, Dv)`` features, float64 timestamps and the duration.
@@ -198,6 +207,8 @@ def encode_video(path: str | os.PathLike[str], n_frames: int, tower: FrameFeatur
         DecodeError: the file cannot be decoded.
     """
     frames, timestamps, duration = sample_video(path, n_frames)
+    if numpro is not None:
+        frames = numpro.draw(frames, timestamps)
     return VideoFeatures(
         features=np.asarray(tower(frames), dtype=np.float32),
         timestamps=np.asarray(timestamps, dtype=np.float64),

@@ -27,6 +27,7 @@ from torch import nn
 
 from chronolens.errors import ModelNotFoundError
 from chronolens.models.layers import DiffFP, build_compressor, frame_spans, spans_to_seconds, window_spans
+from chronolens.models.timechat import time_tokens
 from chronolens.models.timechat.config import TimeChatConfig
 from chronolens.models.timechat.frame_encoder import TimestampFrameEncoder
 from chronolens.models.timechat.prompting import (
@@ -39,6 +40,7 @@ from chronolens.models.timechat.prompting import (
     pad_token_id,
     video_token_id,
 )
+from chronolens.models.timechat.tokenizer import add_video_token
 from chronolens.models.timechat.video_qformer import SlidingVideoQFormer
 from chronolens.models.token_batches import right_pad
 
@@ -64,7 +66,7 @@ def build_tiny_llm(config: TimeChatConfig, tokenizer: Any) -> nn.Module:
     """The random-init ``LlamaForCausalLM`` of ``llm="tiny"``, sized by the ``llm_*`` fields."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    max_positions = config.max_text_tokens + config.max_video_tokens
+    max_positions = config.max_text_tokens + config.max_video_tokens + time_tokens.max_marker_tokens(config)
     llama_config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=config.llm_hidden,
@@ -128,18 +130,8 @@ def load_llm(config: TimeChatConfig, *, dtype: torch.dtype | None = None) -> tup
             "a model directory, a .gguf file or a Hugging Face hub id available offline"
         ) from exc
     add_video_token(tokenizer)
+    time_tokens.add_time_tokens(model, tokenizer, config)
     return model, tokenizer
-
-
-def add_video_token(tokenizer: Any) -> None:
-    """Register ``<video>`` as a special token of ``tokenizer`` (no-op when present).
-
-    The LLM's embedding table is not resized: the placeholder's embedding is never looked up,
-    it is replaced by the video tokens.
-    """
-    if VIDEO_PLACEHOLDER in tokenizer.get_vocab():
-        return
-    tokenizer.add_special_tokens({"additional_special_tokens": [VIDEO_PLACEHOLDER]})
 
 
 def _with_lora(llm: nn.Module, config: TimeChatConfig) -> nn.Module:
@@ -211,6 +203,7 @@ class TimeChat(nn.Module):
         self.video_id = video_token_id(tokenizer)
         self.pad_id = pad_token_id(tokenizer)
         self.llm_trainable = False
+        self.time_markers = time_tokens.TimeMarkers.of(config, tokenizer)  # None: no time tokens
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             self.frame_encoder = TimestampFrameEncoder(config, vision_dim=dim)
@@ -260,8 +253,11 @@ class TimeChat(nn.Module):
                 raise ValueError(
                     "TimeChat.build with llm='tiny' needs a corpus for its word-level vocabulary"
                 )
-            texts = [*corpus, *_PROMPT_SCAFFOLD]
-            tokenizer = build_text_tokenizer(texts, max_length=config.max_text_tokens)
+            texts = [*corpus, *_PROMPT_SCAFFOLD, *time_tokens.scaffold(config)]
+            extra = time_tokens.absolute_tokens(config)  # VTG-LLM's <tK>, if configured
+            tokenizer = build_text_tokenizer(
+                texts, max_length=config.max_text_tokens, extra_special_tokens=extra
+            )
         else:
             llm, tokenizer = load_llm(config, dtype=dtype)
         return cls(config, tokenizer=tokenizer, llm=llm)
@@ -370,6 +366,14 @@ class TimeChat(nn.Module):
             out = self.compressor(units, unit_mask, unit_spans)
         return out.tokens, out.mask, out.spans
 
+    def _video_with_times(
+        self, features: torch.Tensor, timestamps: torch.Tensor, frame_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """``encode_video``'s tokens and mask, and their seconds (``(B, V, 2)``) when time tokens are on."""
+        tokens, token_mask, spans = self.encode_video_spans(features, timestamps, frame_mask)
+        times = spans_to_seconds(spans, timestamps).cpu() if self.time_markers is not None else None
+        return tokens, token_mask, times
+
     def video_tokens(
         self, features: torch.Tensor, timestamps: torch.Tensor, frame_mask: torch.Tensor
     ) -> torch.Tensor:
@@ -387,12 +391,14 @@ class TimeChat(nn.Module):
         labels: torch.Tensor | None,
         *,
         padding_side: str,
+        token_times: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Replace each row's ``<video>`` by its real video tokens and re-pad.
 
         Rows may be padded on either side (``attention_mask`` says which ids are real). Returns
         ``(inputs_embeds (B, L', D), attention_mask (B, L'), labels (B, L') | None)`` padded on
-        ``padding_side``; video positions get ``IGNORE_INDEX`` labels.
+        ``padding_side``; video positions get ``IGNORE_INDEX`` labels, as do the time markers put
+        before each group of video tokens with ``config.time_tokens`` and ``token_times`` (seconds).
         """
         embed = self.llm.get_input_embeddings()
         device = embed.weight.device
@@ -415,6 +421,8 @@ class TimeChat(nn.Module):
             p = int(at[0])
             emb = text[b][keep]
             video = tokens[b][token_mask[b].to(device)]  # (V_b, D)
+            if self.time_markers is not None and token_times is not None:
+                video = self.time_markers.interleave(video, token_times[b][token_mask[b].cpu()], embed)
             rows.append(torch.cat([emb[:p], video, emb[p + 1 :]], dim=0))
             if labels is not None:
                 lab = labels[b].to(device)[keep]
@@ -439,9 +447,10 @@ class TimeChat(nn.Module):
 
     def forward(self, batch: TimeChatBatch) -> TimeChatOutput:
         """Teacher-forced pass; the loss is the mean next-token cross-entropy over answer tokens."""
-        tokens, token_mask = self.encode_video(batch.features, batch.timestamps, batch.frame_mask)
+        tokens, token_mask, times = self._video_with_times(batch.features, batch.timestamps, batch.frame_mask)
+        text = (batch.input_ids, batch.attention_mask, batch.labels)
         embeds, mask, labels = self.splice_video(
-            tokens, token_mask, batch.input_ids, batch.attention_mask, batch.labels, padding_side="right"
+            tokens, token_mask, *text, padding_side="right", token_times=times
         )
         logits = self.llm(inputs_embeds=embeds, attention_mask=mask).logits  # (B, L', vocab)
         loss = None
@@ -502,9 +511,9 @@ class TimeChat(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            tokens, token_mask = self.encode_video(features, timestamps, frame_mask)
+            tokens, token_mask, spans = self._video_with_times(features, timestamps, frame_mask)
             embeds, mask, _ = self.splice_video(
-                tokens, token_mask, input_ids, attention_mask, None, padding_side="left"
+                tokens, token_mask, input_ids, attention_mask, None, padding_side="left", token_times=spans
             )
             eos = self.tokenizer.eos_token_id
             output = self.llm.generate(

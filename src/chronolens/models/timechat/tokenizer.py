@@ -12,8 +12,8 @@ punctuation, so it is exact for the synthetic benchmark's instruction data.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -25,6 +25,7 @@ __all__ = [
     "PAD_TOKEN",
     "UNK_TOKEN",
     "VIDEO_TOKEN",
+    "add_video_token",
     "build_text_tokenizer",
 ]
 
@@ -58,7 +59,11 @@ def _core_tokenizer(vocab: dict[str, int]) -> Tokenizer:
 
 
 def build_text_tokenizer(
-    corpus: Iterable[str], *, max_length: int = 512, min_count: int = 1
+    corpus: Iterable[str],
+    *,
+    max_length: int = 512,
+    min_count: int = 1,
+    extra_special_tokens: Sequence[str] = (),
 ) -> PreTrainedTokenizerFast:
     """Build a word-level tokenizer whose vocabulary is every piece of ``corpus``.
 
@@ -71,6 +76,8 @@ def build_text_tokenizer(
         corpus: texts the model will see (prompts, answers, timestamp instructions).
         max_length: ``model_max_length`` of the tokenizer.
         min_count: pieces seen fewer times map to ``<unk>`` (digits and punctuation always stay).
+        extra_special_tokens: more never-split special tokens (VTG-LLM's time tokens ``<tK>``),
+            given the ids after every piece, in this order.
 
     Returns:
         A ``PreTrainedTokenizerFast`` padding on the right; ``save_pretrained`` / ``AutoTokenizer``
@@ -97,9 +104,14 @@ def build_text_tokenizer(
     }
     for word in sorted(words - set(vocab)):
         vocab[word] = len(vocab)
+    extra = [tok for tok in dict.fromkeys(extra_special_tokens) if tok not in vocab]
+    for token in extra:
+        vocab[token] = len(vocab)
 
     core = _core_tokenizer(vocab)
-    core.add_special_tokens([AddedToken(tok, special=True, normalized=False) for tok in SPECIAL_TOKENS])
+    core.add_special_tokens(
+        [AddedToken(tok, special=True, normalized=False) for tok in (*SPECIAL_TOKENS, *extra)]
+    )
     core.post_processor = processors.TemplateProcessing(
         single=f"{BOS_TOKEN} $A", pair=f"{BOS_TOKEN} $A $B", special_tokens=[(BOS_TOKEN, vocab[BOS_TOKEN])]
     )
@@ -109,9 +121,20 @@ def build_text_tokenizer(
         eos_token=EOS_TOKEN,
         unk_token=UNK_TOKEN,
         pad_token=PAD_TOKEN,
-        additional_special_tokens=[VIDEO_TOKEN],
+        additional_special_tokens=[VIDEO_TOKEN, *extra],
         model_max_length=max_length,
         padding_side="right",
         truncation_side="right",
         model_input_names=["input_ids", "attention_mask"],
     )
+
+
+def add_video_token(tokenizer: Any) -> None:
+    """Register ``<video>`` as a special token of a pretrained LLM's ``tokenizer`` (no-op when present).
+
+    The LLM's embedding table is not resized: the placeholder's embedding is never looked up,
+    it is replaced by the video tokens.
+    """
+    if VIDEO_TOKEN in tokenizer.get_vocab():
+        return
+    tokenizer.add_special_tokens({"additional_special_tokens": [VIDEO_TOKEN]})
