@@ -21,9 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from chronolens.library.library import Library
+from chronolens.tasks.ground.batched import ground_batch, ground_windows_batch
 from chronolens.tasks.ground.decompose import Relation
 from chronolens.tasks.ground.decompose import decompose as split_query
-from chronolens.tasks.ground.tfvtg import GroundingConfig, ground, ground_query
+from chronolens.tasks.ground.tfvtg import GroundingConfig, ground_query
 from chronolens.tasks.results import GroundingResult
 from chronolens.tasks.retrieval import VideoHit, rank_library
 from chronolens.timebase import Moment
@@ -103,34 +104,48 @@ def search(
     embedded = library.encoder.encode_texts(texts).astype(np.float32)  # (1 + P, D)
     q = embedded[0]  # (D,) the whole text ranks the videos
     hits = rank_library(q, view, top_k=top_k, candidate_frames=library.ann_config.candidate_frames)
+    per_hit = max(moments_per_video, 1)
+    found: list[GroundingResult | None] = [None] * len(hits)
+    if moments_per_video or saliency:
+        if composite and parts is not None:
+            for i, hit in enumerate(hits):
+                duration = records[hit.video_id].duration
+                found[i] = _ground_parts(
+                    library, hit, embedded[1:], parts.relation, duration, per_hit, config
+                )
+        else:
+            durations = [records[h.video_id].duration for h in hits]
+            found = list(_ground_hits(hits, durations, per_hit, saliency, config))
     results = []
-    for hit in hits:
+    for hit, grounded in zip(hits, found, strict=True):
         record = records[hit.video_id]
-        found = None
-        if moments_per_video or saliency:
-            if composite and parts is not None:
-                found = _ground_parts(
-                    library, hit, embedded[1:], parts.relation, record.duration, moments_per_video, config
-                )
-            else:
-                found = ground(
-                    hit.similarity,
-                    hit.timestamps,
-                    record.duration,
-                    config=config,
-                    top_k=max(moments_per_video, 1),
-                )
-        moments: list[Moment] = list(found.windows[:moments_per_video]) if found is not None else []
+        moments: list[Moment] = list(grounded.windows[:moments_per_video]) if grounded is not None else []
         results.append(
             SearchResult(
                 video=record.path,
                 score=hit.score,
                 moments=moments,
                 duration=record.duration,
-                saliency=found.saliency if saliency and found is not None else None,
+                saliency=grounded.saliency if saliency and grounded is not None else None,
             )
         )
     return results
+
+
+def _ground_hits(
+    hits: list[VideoHit], durations: list[float], top_k: int, saliency: bool, config: GroundingConfig | None
+) -> list[GroundingResult]:
+    """``ground`` on every hit's curve, in one vectorised pass (``ground_batch``: same results);
+    without ``saliency`` the results carry none (``()``, never returned)."""
+    sims, times = [h.similarity for h in hits], [h.timestamps for h in hits]
+    if saliency:
+        return ground_batch(sims, times, durations, config=config, top_k=top_k)
+    windows = ground_windows_batch(sims, times, durations, config=config, top_k=top_k)
+    clip = (config or GroundingConfig()).clip_length
+    return [
+        GroundingResult(windows=w, saliency=(), clip_length=clip, duration=float(d))
+        for w, d in zip(windows, durations, strict=True)
+    ]
 
 
 def _ground_parts(
