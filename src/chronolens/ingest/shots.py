@@ -18,7 +18,6 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -65,15 +64,6 @@ class ShotsReport:
         }
 
 
-def _selected(library: Library, videos: Iterable[str | os.PathLike[str]] | None) -> list[VideoRecord]:
-    indexed = sorted(library.indexed().values(), key=lambda r: r.path)
-    if videos is None:
-        return indexed
-    wanted = {str(Path(v).expanduser().absolute()) for v in videos}
-    wanted |= {str(Path(v).resolve()) for v in wanted}
-    return [r for r in indexed if r.path in wanted]
-
-
 def index_shots(
     library: Library,
     videos: Iterable[str | os.PathLike[str]] | None = None,
@@ -97,7 +87,7 @@ def index_shots(
     """
     report = ShotsReport(detector=detector.name)
     with library.writing() as (catalog, _store):
-        records = _selected(library, videos)
+        records = library.indexed_records(videos)
         done = current_runs(catalog, detector.name)
         todo: Sequence[VideoRecord] = [r for r in records if done.get(r.id) != r.content_hash]
         report.unchanged.extend(r.path for r in records if done.get(r.id) == r.content_hash)

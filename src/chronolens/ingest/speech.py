@@ -22,7 +22,6 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -76,15 +75,6 @@ class SpeechReport:
         }
 
 
-def _selected(library: Library, videos: Iterable[str | os.PathLike[str]] | None) -> list[VideoRecord]:
-    indexed = sorted(library.indexed().values(), key=lambda r: r.path)
-    if videos is None:
-        return indexed
-    wanted = {str(Path(v).expanduser().absolute()) for v in videos}
-    wanted |= {str(Path(v).resolve()) for v in wanted}
-    return [r for r in indexed if r.path in wanted]
-
-
 def _subtitles_fingerprint(path: str) -> str:
     sidecar = find_subtitles(path)
     if sidecar is None:
@@ -132,7 +122,7 @@ def index_speech(
     model = backend.name if backend is not None else SUBTITLES
     report = SpeechReport(model=model)
     with library.writing() as (catalog, _store):
-        records = _selected(library, videos)
+        records = library.indexed_records(videos)
         runs = speech_runs(catalog)
         todo: list[tuple[VideoRecord, str]] = []
         for record in records:

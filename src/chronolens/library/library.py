@@ -26,7 +26,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -396,6 +396,18 @@ class Library:
             raise LibraryError(f"{record.path} is {record.status} in library {self.root}, not indexed")
         embeddings, timestamps = self.load(record.id)
         return embeddings.astype(np.float32, copy=False), timestamps
+
+    def indexed_records(self, videos: Iterable[str | os.PathLike[str]] | None = None) -> list[VideoRecord]:
+        """The searchable videos sorted by path, or only those of ``videos`` (matched as
+        :meth:`lookup` matches a path: as given, made absolute, or fully resolved)."""
+        records = sorted(self.indexed().values(), key=lambda r: r.path)
+        if videos is None:
+            return records
+        wanted: set[str] = set()
+        for video in videos:
+            given = Path(video).expanduser().absolute()
+            wanted |= {str(given), str(given.resolve())}
+        return [r for r in records if r.path in wanted]
 
     def indexed(self) -> dict[int, VideoRecord]:
         """The searchable videos (indexed, with at least one frame) by catalog id.
