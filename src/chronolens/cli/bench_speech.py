@@ -95,13 +95,6 @@ def _text_encoder(name: str) -> TextEncoder | None:
     """The sentence encoder of semantic search (None: "none", or the default is not installed)."""
     if name == "none":
         return None
-    from chronolens.encoders.sentence import DEFAULT_TEXT_ENCODER, load_text_encoder
-    from chronolens.errors import MissingDependencyError
+    from chronolens.encoders.sentence import DEFAULT_TEXT_ENCODER, optional_text_encoder
 
-    try:
-        return load_text_encoder(name)
-    except MissingDependencyError:
-        if name != DEFAULT_TEXT_ENCODER:
-            raise
-        logger.warning("semantic speech search needs chronolens[speech,models]; scoring lexical search only")
-        return None
+    return optional_text_encoder(None if name == DEFAULT_TEXT_ENCODER else name)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -12,10 +11,7 @@ from chronolens.cli.index import add_library_argument
 from chronolens.errors import UsageError
 from chronolens.timebase import clock
 
-logger = logging.getLogger(__name__)
-
 if TYPE_CHECKING:
-    from chronolens.encoders.sentence import TextEncoder
     from chronolens.tasks.search import SearchResult
 
 HELP = "search a library by text: best videos and the moments inside them"
@@ -196,28 +192,15 @@ def _default_modality(library: str | os.PathLike[str]) -> str:
         return "both" if has_transcripts(lib.catalog) else "visual"
 
 
-def _text_encoder(name: str | None) -> TextEncoder | None:
-    """The ``--text-encoder`` (None: the default is not installed, so speech search is lexical)."""
-    from chronolens.encoders.sentence import DEFAULT_TEXT_ENCODER, load_text_encoder
-    from chronolens.errors import MissingDependencyError
-
-    try:
-        return load_text_encoder(name or DEFAULT_TEXT_ENCODER)
-    except MissingDependencyError:
-        if name is not None:
-            raise
-        logger.warning("semantic speech search needs chronolens[speech,models]; searching words only")
-        return None
-
-
 def _run_spoken(args: argparse.Namespace, modality: str) -> int:
     """``--modality speech|both``: spoken hits, fused with visual ones for ``both``."""
     import chronolens
+    from chronolens.encoders.sentence import optional_text_encoder
     from chronolens.library import default_library_path
     from chronolens.tasks.fusion import FusionConfig, fuse
     from chronolens.tasks.speech_search import search_speech
 
-    encoder = _text_encoder(args.text_encoder)
+    encoder = optional_text_encoder(args.text_encoder)
     with chronolens.Library.open(args.library or default_library_path(), create=False) as library:
         spoken = search_speech(
             library,

@@ -33,6 +33,7 @@ __all__ = [
     "load_sentence_encoder",
     "load_text_encoder",
     "minilm_directory",
+    "optional_text_encoder",
 ]
 
 logger = logging.getLogger(__name__)
@@ -176,3 +177,20 @@ def load_text_encoder(name: str = DEFAULT_TEXT_ENCODER, *, device: str | None = 
     from chronolens.encoders.registry import load_encoder
 
     return load_encoder(name, device=device)
+
+
+def optional_text_encoder(name: str | None) -> TextEncoder | None:
+    """``load_text_encoder(name)``; with ``name`` None, the default, or None when its extra is not
+    installed (semantic speech search then falls back to words only, with one warning).
+
+    Raises:
+        MissingDependencyError: a named encoder's dependency is missing.
+        ModelNotFoundError: unknown name.
+    """
+    try:
+        return load_text_encoder(name or DEFAULT_TEXT_ENCODER)
+    except MissingDependencyError:
+        if name is not None:
+            raise
+        logger.warning("semantic speech search needs chronolens[speech,models]; searching words only")
+        return None
